@@ -1,0 +1,313 @@
+"""The jobkeeper application: the commands and queries of jobs and users."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+from eventsourcing.application import AggregateNotFoundError, Application, Recording
+from eventsourcing.persistence import IntegrityError
+
+from jobkeeper.domain.errors import (
+    ConflictError,
+    InvalidJobError,
+    JobNotFoundError,
+    UserExistsError,
+    UserNotFoundError,
+)
+from jobkeeper.domain.job import JSON, SYSTEM, Job, LogLines, job_aggregate_id
+from jobkeeper.domain.user import User, UserNumber, check_name, user_aggregate_id, user_number_id
+
+T = TypeVar("T")
+ParamsValidator = Callable[[str, dict[str, Any]], dict[str, Any]]
+"""Checks a kind name and its params; returns the params with defaults, or raises InvalidJobError."""
+Listener = Callable[[list[Recording[str]]], None]
+
+COMMAND_RETRIES = 20
+ENVELOPE_FIELDS = frozenset(
+    {"originator_id", "originator_version", "timestamp", "by", "originator_topic"}
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a command did: the job as it now is, whether anything was recorded, and where."""
+
+    job: Job
+    changed: bool
+    position: int | None
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One recorded event of a job, as plain data."""
+
+    version: int
+    type: str
+    at: datetime
+    by: str
+    data: dict[str, JSON]
+
+
+def _no_validation(kind: str, params: dict[str, Any]) -> dict[str, Any]:
+    return params
+
+
+class JobKeeper(Application[str]):
+    """Every state change of a job or user goes through here and becomes an event."""
+
+    name = "jobkeeper"
+
+    def __init__(
+        self, env: dict[str, str] | None = None, validate_params: ParamsValidator | None = None
+    ) -> None:
+        super().__init__(env)
+        self.validate_params = validate_params or _no_validation
+        self._listeners: list[Listener] = []
+        self._number_lock = threading.Lock()
+        self._next_number: dict[str, int] = {}
+
+    # Plumbing.
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call `listener` with the recordings of every save made by this process."""
+        self._listeners.append(listener)
+
+    def _notify(self, recordings: list[Recording[str]]) -> None:
+        for listener in self._listeners:
+            listener(recordings)
+
+    def position(self) -> int:
+        """The id of the newest notification in the event log (0 when empty)."""
+        return self.recorder.max_notification_id() or 0
+
+    def _exists(self, aggregate_id: str) -> bool:
+        return bool(self.recorder.select_events(aggregate_id, limit=1))
+
+    def _highest_number(self, make_id: Callable[[int], str]) -> int:
+        """The highest number claimed so far, found by galloping then bisecting."""
+        low, high = 0, 1
+        while self._exists(make_id(high)):
+            low, high = high, high * 2
+        while high - low > 1:
+            middle = (low + high) // 2
+            if self._exists(make_id(middle)):
+                low = middle
+            else:
+                high = middle
+        return low
+
+    def _take_number(self, key: str, make_id: Callable[[int], str]) -> int:
+        with self._number_lock:
+            if key not in self._next_number:
+                self._next_number[key] = self._highest_number(make_id) + 1
+            number = self._next_number[key]
+            self._next_number[key] = number + 1
+            return number
+
+    def _skip_number(self, key: str, taken: int) -> None:
+        with self._number_lock:
+            self._next_number[key] = max(self._next_number[key], taken + 1)
+
+    # Jobs.
+
+    def submit(
+        self,
+        *,
+        kind: str,
+        params: dict[str, Any],
+        owner: str,
+        by: str,
+        name: str | None = None,
+        not_before: datetime | None = None,
+        deadline: datetime | None = None,
+    ) -> Outcome:
+        """Accept a job of a registered kind; it is queued under the next free number."""
+        self.get_user(owner)
+        params = self.validate_params(kind, params)
+        not_before, deadline = _aware(not_before, "not_before"), _aware(deadline, "deadline")
+        if deadline is not None:
+            if deadline <= datetime.now(timezone.utc):
+                raise InvalidJobError(f"deadline {deadline.isoformat()} has already passed")
+            if not_before is not None and deadline <= not_before:
+                raise InvalidJobError("deadline must be later than not_before")
+        for _ in range(COMMAND_RETRIES):
+            number = self._take_number("job", job_aggregate_id)
+            job = Job.submit(
+                number=number,
+                owner=owner,
+                kind=kind,
+                name=name or kind,
+                params=params,
+                not_before=not_before,
+                deadline=deadline,
+                by=by,
+            )
+            try:
+                recordings = self.save(job)
+            except IntegrityError:
+                self._skip_number("job", number)  # another process took it
+                continue
+            return Outcome(job, True, _last_position(recordings))
+        raise ConflictError("could not allocate a job number; try again")
+
+    def get_job(self, job_id: int, version: int | None = None) -> Job:
+        """The job as it is now, or as it was after event `version`."""
+        try:
+            job = self.repository.get(job_aggregate_id(job_id), version=version)
+        except AggregateNotFoundError:
+            raise JobNotFoundError(job_id) from None
+        assert isinstance(job, Job)
+        return job
+
+    def history(self, job_id: int) -> list[HistoryEntry]:
+        """Every event of the job, oldest first."""
+        entries = [
+            HistoryEntry(
+                version=event.originator_version,
+                type=type(event).__name__,
+                at=event.timestamp,
+                by=event.by,
+                data={
+                    f.name: getattr(event, f.name)
+                    for f in dataclasses.fields(event)
+                    if f.name not in ENVELOPE_FIELDS
+                },
+            )
+            for event in self.events.get(job_aggregate_id(job_id))
+        ]
+        if not entries:
+            raise JobNotFoundError(job_id)
+        return entries
+
+    def stop(self, job_id: int, by: str) -> Outcome:
+        """Pause a job, keeping its progress."""
+        return self._command(job_id, lambda job: job.stop(by))
+
+    def resume(self, job_id: int, by: str) -> Outcome:
+        """Queue a stopped job to continue from its last checkpoint."""
+        return self._command(job_id, lambda job: job.resume(by))
+
+    def cancel(self, job_id: int, by: str) -> Outcome:
+        """End a job for good (until a restart)."""
+        return self._command(job_id, lambda job: job.cancel(by))
+
+    def restart(self, job_id: int, by: str) -> Outcome:
+        """Queue a new attempt of the job, from scratch."""
+        return self._command(job_id, lambda job: job.restart(by))
+
+    def start(self, job_id: int, run_id: str, worker: str) -> Outcome:
+        """Mark a queued job running under `run_id`; fails if another run won."""
+        return self._command(job_id, lambda job: job.start(run_id, worker), retry=False)
+
+    def report(
+        self, job_id: int, run_id: str, progress: float, checkpoint: JSON, lines: LogLines
+    ) -> Outcome:
+        """Record a run's progress, checkpoint and log lines."""
+        return self._command(job_id, lambda job: job.report(run_id, progress, checkpoint, lines))
+
+    def pause(
+        self, job_id: int, run_id: str, progress: float, checkpoint: JSON, lines: LogLines
+    ) -> Outcome:
+        """Complete a requested stop with the run's last checkpoint."""
+        return self._command(job_id, lambda job: job.pause(run_id, progress, checkpoint, lines))
+
+    def complete_cancel(self, job_id: int, run_id: str, lines: LogLines) -> Outcome:
+        """Complete a requested cancel."""
+        return self._command(job_id, lambda job: job.complete_cancel(run_id, lines))
+
+    def succeed(self, job_id: int, run_id: str, result: JSON, lines: LogLines) -> Outcome:
+        """End a run with its result."""
+        return self._command(job_id, lambda job: job.succeed(run_id, result, lines))
+
+    def fail(self, job_id: int, run_id: str | None, error: str, lines: LogLines) -> Outcome:
+        """End a job as failed."""
+        return self._command(job_id, lambda job: job.fail(run_id, error, lines))
+
+    def requeue(self, job_id: int, run_id: str, reason: str) -> Outcome:
+        """Give a run's job back to the queue (or finish a pending stop or cancel)."""
+        return self._command(job_id, lambda job: job.requeue(run_id, reason))
+
+    def _command(self, job_id: int, command: Callable[[Job], Any], *, retry: bool = True) -> Outcome:
+        """Apply `command` to the freshest job and save; on a version conflict, try again."""
+        for _ in range(COMMAND_RETRIES if retry else 1):
+            job = self.get_job(job_id)
+            command(job)
+            if not job.pending_events:
+                return Outcome(job, False, None)
+            try:
+                recordings = self.save(job)
+            except IntegrityError:
+                continue
+            return Outcome(job, True, _last_position(recordings))
+        raise ConflictError(f"job {job_id} changed while the command was applied; try again")
+
+    # Users.
+
+    def create_user(
+        self, *, name: str, surname: str = "", title: str = "", role: str = "user", by: str
+    ) -> User:
+        """Create a user with a unique name and the next free user number."""
+        check_name(name)
+        for _ in range(COMMAND_RETRIES):
+            number = self._take_number("user", user_number_id)
+            user = User.create(
+                number=number, name=name, surname=surname, title=title, role=role, by=by
+            )
+            try:
+                self.save(user, UserNumber.claim(number, name))
+            except IntegrityError:
+                if self._exists(user_aggregate_id(name)):
+                    raise UserExistsError(name) from None
+                self._skip_number("user", number)
+                continue
+            return user
+        raise ConflictError("could not allocate a user number; try again")
+
+    def get_user(self, name: str) -> User:
+        """The user called `name`."""
+        try:
+            user = self.repository.get(user_aggregate_id(name))
+        except AggregateNotFoundError:
+            raise UserNotFoundError(name) from None
+        assert isinstance(user, User)
+        return user
+
+    def get_user_by_number(self, number: int) -> User:
+        """The user with the given number."""
+        try:
+            claim = self.repository.get(user_number_id(number))
+        except AggregateNotFoundError:
+            raise UserNotFoundError(str(number)) from None
+        assert isinstance(claim, UserNumber)
+        return self.get_user(claim.name)
+
+    def ensure_user(self, name: str, role: str = "user") -> User:
+        """The user called `name`, created by the system if missing."""
+        try:
+            return self.get_user(name)
+        except UserNotFoundError:
+            try:
+                return self.create_user(name=name, role=role, by=SYSTEM)
+            except UserExistsError:
+                return self.get_user(name)
+
+
+def _aware(moment: datetime | None, field: str) -> datetime | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        raise InvalidJobError(f"{field} must include a time zone, for example 2030-01-01T00:00:00Z")
+    return moment.astimezone(timezone.utc)
+
+
+def _last_position(recordings: Iterable[Recording[str]]) -> int | None:
+    ids = [r.notification.id for r in recordings if r.notification.id is not None]
+    return max(ids) if ids else None
+
+
+__all__ = ["SYSTEM", "HistoryEntry", "JobKeeper", "Outcome", "ParamsValidator"]

@@ -1,0 +1,332 @@
+"""The Job aggregate: its events, its state machine, and the commands that drive it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from eventsourcing.domain import BaseAggregate, CanInitAggregate, CanMutateAggregate
+
+from jobkeeper.domain.errors import StaleRunError, TransitionError
+from jobkeeper.domain.lifecycle import (
+    ALLOWED_FROM,
+    IN_EFFECT_AT,
+    LIVE,
+    Status,
+    allowed_commands,
+)
+
+SYSTEM = "system"
+"""The `by` of events the runtime records on its own."""
+
+JSON = Any
+MAX_LINES_PER_EVENT = 1000
+"""Log lines one event may carry; log line ids in the views rely on this bound."""
+LogLines = tuple[dict[str, str], ...]
+
+
+def job_aggregate_id(number: int) -> str:
+    """The event stream id of job `number`."""
+    return f"job-{number}"
+
+
+class Job(BaseAggregate[str]):
+    """A job of a registered kind, from submission to its end, and every restart."""
+
+    if TYPE_CHECKING:  # set by the events; not constructor arguments
+        number: int
+        owner: str
+        kind: str
+        name: str
+        params: dict[str, JSON]
+        not_before: datetime | None
+        deadline: datetime | None
+        status: Status
+        progress: float
+        attempt: int
+        checkpoint: JSON
+        created_at: datetime
+        started_at: datetime | None
+        finished_at: datetime | None
+        result: JSON
+        error: str | None
+        run_id: str | None
+        worker: str | None
+        log_count: int
+
+    @dataclass(frozen=True)
+    class Event(CanMutateAggregate[str]):
+        """Every job event says when (timestamp) and who (by)."""
+
+        originator_id: str
+        originator_version: int
+        timestamp: datetime
+        by: str
+
+    @dataclass(frozen=True)
+    class Submitted(Event, CanInitAggregate[str]):
+        originator_topic: str
+        number: int
+        owner: str
+        kind: str
+        name: str
+        params: dict[str, JSON]
+        not_before: datetime | None
+        deadline: datetime | None
+
+        def apply(self, job: Job) -> None:
+            job.number, job.owner, job.kind = self.number, self.owner, self.kind
+            job.name, job.params = self.name, self.params
+            job.not_before, job.deadline = self.not_before, self.deadline
+            job.created_at = self.timestamp
+            job.attempt = 1
+            job.log_count = 0
+            job._begin_attempt()
+
+    @dataclass(frozen=True)
+    class Started(Event):
+        run_id: str
+        worker: str
+
+        def apply(self, job: Job) -> None:
+            job.status = Status.RUNNING
+            job.run_id, job.worker = self.run_id, self.worker
+            if job.started_at is None:
+                job.started_at = self.timestamp
+
+    @dataclass(frozen=True)
+    class Progressed(Event):
+        progress: float
+        checkpoint: JSON
+        lines: LogLines
+
+        def apply(self, job: Job) -> None:
+            job.progress, job.checkpoint = self.progress, self.checkpoint
+            job.log_count += len(self.lines)
+
+    @dataclass(frozen=True)
+    class StopRequested(Event):
+        def apply(self, job: Job) -> None:
+            job.status = Status.STOPPING
+
+    @dataclass(frozen=True)
+    class Stopped(Event):
+        progress: float
+        checkpoint: JSON
+        lines: LogLines
+
+        def apply(self, job: Job) -> None:
+            job.status = Status.STOPPED
+            job.progress, job.checkpoint = self.progress, self.checkpoint
+            job.log_count += len(self.lines)
+            job.run_id = job.worker = None
+
+    @dataclass(frozen=True)
+    class Resumed(Event):
+        def apply(self, job: Job) -> None:
+            job.status = Status.QUEUED
+
+    @dataclass(frozen=True)
+    class CancelRequested(Event):
+        def apply(self, job: Job) -> None:
+            job.status = Status.CANCELLING
+
+    @dataclass(frozen=True)
+    class Cancelled(Event):
+        lines: LogLines
+
+        def apply(self, job: Job) -> None:
+            job._finish(Status.CANCELLED, self.timestamp, self.lines)
+
+    @dataclass(frozen=True)
+    class Succeeded(Event):
+        result: JSON
+        lines: LogLines
+
+        def apply(self, job: Job) -> None:
+            job.progress = 1.0
+            job.result = self.result
+            job._finish(Status.SUCCEEDED, self.timestamp, self.lines)
+
+    @dataclass(frozen=True)
+    class Failed(Event):
+        error: str
+        lines: LogLines
+
+        def apply(self, job: Job) -> None:
+            job.error = self.error
+            job._finish(Status.FAILED, self.timestamp, self.lines)
+
+    @dataclass(frozen=True)
+    class Restarted(Event):
+        attempt: int
+
+        def apply(self, job: Job) -> None:
+            job.attempt = self.attempt
+            job._begin_attempt()
+
+    @dataclass(frozen=True)
+    class Requeued(Event):
+        """The runtime gave the job back to the queue: its worker left or was lost."""
+
+        reason: str
+
+        def apply(self, job: Job) -> None:
+            job.status = Status.QUEUED
+            job.run_id = job.worker = None
+
+    # State helpers used only by event bodies: they assign, nothing more.
+
+    def _begin_attempt(self) -> None:
+        self.status = Status.QUEUED
+        self.progress = 0.0
+        self.checkpoint = None
+        self.started_at = self.finished_at = None
+        self.result = self.error = None
+        self.run_id = self.worker = None
+
+    def _finish(self, status: Status, at: datetime, lines: LogLines) -> None:
+        self.status = status
+        self.finished_at = at
+        self.log_count += len(lines)
+        self.run_id = self.worker = None
+
+    # Construction.
+
+    @classmethod
+    def submit(
+        cls,
+        *,
+        number: int,
+        owner: str,
+        kind: str,
+        name: str,
+        params: dict[str, JSON],
+        not_before: datetime | None,
+        deadline: datetime | None,
+        by: str,
+    ) -> Job:
+        """A new queued job with the given number."""
+        return cls._create(
+            cls.Submitted,
+            id=job_aggregate_id(number),
+            number=number,
+            owner=owner,
+            kind=kind,
+            name=name,
+            params=params,
+            not_before=not_before,
+            deadline=deadline,
+            by=by,
+        )
+
+    # User commands: each returns False when it is already in effect (nothing recorded).
+
+    def stop(self, by: str) -> bool:
+        """Pause the job, keeping its progress."""
+        if not self._admits("stop"):
+            return False
+        if self.status is Status.QUEUED:
+            self.trigger_event(
+                self.Stopped, by=by, progress=self.progress, checkpoint=self.checkpoint, lines=()
+            )
+        else:
+            self.trigger_event(self.StopRequested, by=by)
+        return True
+
+    def resume(self, by: str) -> bool:
+        """Queue a stopped job again; it continues from its last checkpoint."""
+        if not self._admits("resume"):
+            return False
+        self.trigger_event(self.Resumed, by=by)
+        return True
+
+    def cancel(self, by: str) -> bool:
+        """End the job for good (until a restart)."""
+        if not self._admits("cancel"):
+            return False
+        if self.status in LIVE:
+            self.trigger_event(self.CancelRequested, by=by)
+        else:
+            self.trigger_event(self.Cancelled, by=by, lines=())
+        return True
+
+    def restart(self, by: str) -> bool:
+        """Queue the job again as a new attempt, from scratch."""
+        if not self._admits("restart"):
+            return False
+        self.trigger_event(self.Restarted, by=by, attempt=self.attempt + 1)
+        return True
+
+    def _admits(self, command: str) -> bool:
+        if self.status in IN_EFFECT_AT[command]:
+            return False
+        if self.status not in ALLOWED_FROM[command]:
+            raise TransitionError(command, self.status.value, allowed_commands(self.status))
+        return True
+
+    # Runtime commands: recorded by the worker that holds the run, fenced by its run id.
+
+    def start(self, run_id: str, worker: str) -> None:
+        """Mark the job running under a new run; only a queued job starts."""
+        if self.status is not Status.QUEUED:
+            raise TransitionError("start", self.status.value, allowed_commands(self.status))
+        self.trigger_event(self.Started, by=SYSTEM, run_id=run_id, worker=worker)
+
+    def report(self, run_id: str, progress: float, checkpoint: JSON, lines: LogLines) -> None:
+        """Record progress, the latest checkpoint and log lines of the current run."""
+        self._check_run(run_id)
+        _check_lines(lines)
+        self.trigger_event(
+            self.Progressed, by=SYSTEM, progress=progress, checkpoint=checkpoint, lines=lines
+        )
+
+    def pause(self, run_id: str, progress: float, checkpoint: JSON, lines: LogLines) -> None:
+        """Complete a requested stop with the run's last checkpoint."""
+        self._check_run(run_id)
+        _check_lines(lines)
+        self.trigger_event(
+            self.Stopped, by=SYSTEM, progress=progress, checkpoint=checkpoint, lines=lines
+        )
+
+    def complete_cancel(self, run_id: str, lines: LogLines) -> None:
+        """Complete a requested cancel."""
+        self._check_run(run_id)
+        _check_lines(lines)
+        self.trigger_event(self.Cancelled, by=SYSTEM, lines=lines)
+
+    def succeed(self, run_id: str, result: JSON, lines: LogLines) -> None:
+        """End the run with its result."""
+        self._check_run(run_id)
+        _check_lines(lines)
+        self.trigger_event(self.Succeeded, by=SYSTEM, result=result, lines=lines)
+
+    def fail(self, run_id: str | None, error: str, lines: LogLines) -> None:
+        """End the job as failed; `run_id` None fails a job that never started a run."""
+        if run_id is None:
+            if self.status is not Status.QUEUED:
+                raise TransitionError("fail", self.status.value, allowed_commands(self.status))
+        else:
+            self._check_run(run_id)
+        _check_lines(lines)
+        self.trigger_event(self.Failed, by=SYSTEM, error=error, lines=lines)
+
+    def requeue(self, run_id: str, reason: str) -> None:
+        """Give a running job back to the queue (its worker is leaving or was lost)."""
+        self._check_run(run_id)
+        if self.status is Status.STOPPING:
+            self.pause(run_id, self.progress, self.checkpoint, ())
+        elif self.status is Status.CANCELLING:
+            self.complete_cancel(run_id, ())
+        else:
+            self.trigger_event(self.Requeued, by=SYSTEM, reason=reason)
+
+    def _check_run(self, run_id: str) -> None:
+        if self.run_id != run_id or self.status not in LIVE:
+            raise StaleRunError(self.number, run_id)
+
+
+def _check_lines(lines: LogLines) -> None:
+    if len(lines) > MAX_LINES_PER_EVENT:
+        raise ValueError(f"at most {MAX_LINES_PER_EVENT} log lines per event, not {len(lines)}")

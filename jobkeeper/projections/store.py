@@ -1,0 +1,155 @@
+"""The view store: the read models' tables and tracking position, on SQLite or PostgreSQL.
+
+Each read model module (jobs, logs, users) declares its tables and how a batch of events
+changes them; the store runs a whole batch and the new tracking position in one transaction.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from eventsourcing.persistence import InfrastructureFactory, Tracking
+from eventsourcing.postgres import PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteTrackingRecorder
+from eventsourcing.utils import Environment
+
+Row = dict[str, Any]
+
+
+class Cursor(Protocol):
+    def execute(self, statement: str, params: Sequence[Any] = ...) -> Any: ...
+    def executemany(self, statement: str, params: Sequence[Sequence[Any]]) -> Any: ...
+    def fetchall(self) -> Any: ...
+    def fetchone(self) -> Any: ...
+
+
+class ReadModel(Protocol):
+    """One read model: its tables, and how events change them."""
+
+    tables: tuple[str, ...]
+
+    def create_statements(self, t: dict[str, str]) -> list[str]: ...
+
+    def apply(self, db: Database, events: Sequence[tuple[int, Any]]) -> None: ...
+
+
+class Database:
+    """A cursor inside the batch's transaction, speaking one SQL dialect with `?` markers."""
+
+    def __init__(self, cursor: Cursor, tables: dict[str, str], postgres: bool) -> None:
+        self.cursor, self.t, self.postgres = cursor, tables, postgres
+
+    def sql(self, statement: str) -> str:
+        statement = statement.format(**self.t)
+        return statement.replace("?", "%s") if self.postgres else statement
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
+        self.cursor.execute(self.sql(statement), params)
+
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self.cursor.executemany(self.sql(statement), rows)
+
+    def all(self, statement: str, params: Sequence[Any] = ()) -> list[Row]:
+        self.cursor.execute(self.sql(statement), params)
+        return [dict(row) for row in self.cursor.fetchall()]
+
+    def one(self, statement: str, params: Sequence[Any] = ()) -> Row | None:
+        rows = self.all(statement, params)
+        return rows[0] if rows else None
+
+
+class ViewStore:
+    """Mixin for a tracking recorder that also holds the read models' tables."""
+
+    read_models: tuple[ReadModel, ...] = ()
+    postgres = False
+    datastore: Any
+
+    def table_names(self) -> dict[str, str]:
+        names = {name: f"view_{name}" for model in self.read_models for name in model.tables}
+        if self.postgres:
+            schema = self.datastore.schema
+            names = {k: f'"{schema}"."{v}"' for k, v in names.items()}
+        return names
+
+    def view_statements(self) -> list[str]:
+        t = self.table_names()
+        return [s for model in self.read_models for s in model.create_statements(t)]
+
+    def apply_batch(self, events: Sequence[tuple[int, Any]], tracking: Tracking) -> None:
+        """Apply `events` to every read model and record `tracking`, all or nothing."""
+        with self.datastore.transaction(commit=True) as cursor:
+            db = Database(cursor, self.table_names(), self.postgres)
+            for model in self.read_models:
+                model.apply(db, events)
+            self._insert_tracking(cursor, tracking)  # type: ignore[attr-defined]
+
+    @contextmanager
+    def reading(self) -> Iterator[Database]:
+        """A read-only database handle for queries."""
+        with self.datastore.transaction(commit=False) as cursor:
+            yield Database(cursor, self.table_names(), self.postgres)
+
+    def drop(self, application_name: str) -> None:
+        """Empty every view table and forget the position, so a replay starts from 0."""
+        with self.datastore.transaction(commit=True) as cursor:
+            db = Database(cursor, self.table_names(), self.postgres)
+            for name in self.table_names():
+                db.execute(f"DELETE FROM {{{name}}}")
+            db.execute(
+                self._tracking_table() + " WHERE application_name = ?", (application_name,)
+            )
+
+    def _tracking_table(self) -> str:
+        raise NotImplementedError
+
+    def position(self, application_name: str) -> int:
+        """The last notification id the views have applied."""
+        return self.max_tracking_id(application_name) or 0  # type: ignore[attr-defined,no-any-return]
+
+    def wait_for(self, application_name: str, position: int, timeout: float) -> bool:
+        """Poll until the views reach `position`; False if `timeout` passes first."""
+        deadline = time.monotonic() + timeout
+        while self.position(application_name) < position:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+
+class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
+    """The view store in an SQLite file of its own."""
+
+    def construct_create_table_statements(self) -> list[str]:
+        return super().construct_create_table_statements() + self.view_statements()
+
+    def _tracking_table(self) -> str:
+        return "DELETE FROM tracking"
+
+
+class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
+    """The view store in PostgreSQL, beside the event store."""
+
+    postgres = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sql_create_statements.extend(self.view_statements())
+
+    def _tracking_table(self) -> str:
+        return f'DELETE FROM "{self.datastore.schema}"."{self.tracking_table_name}"'
+
+
+def open_view_store(env: dict[str, str], read_models: tuple[ReadModel, ...]) -> ViewStore:
+    """Build the view store that `env` selects (PERSISTENCE_MODULE and its keys)."""
+    factory = InfrastructureFactory.construct(Environment("jobkeeper_views", env))
+    postgres = env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres"
+    base = PostgresViewStore if postgres else SQLiteViewStore
+    store_class = type(base.__name__, (base,), {"read_models": read_models})
+    store = factory.tracking_recorder(store_class)  # type: ignore[type-var]
+    assert isinstance(store, ViewStore)
+    return store
