@@ -53,6 +53,7 @@ class ViewRunner:
         self.batch_size, self.poll_interval = batch_size, poll_interval
         self._position = views.view.position(app.name)
         self._advanced = threading.Condition()
+        self._applying = threading.Lock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -72,19 +73,20 @@ class ViewRunner:
             applied += count
 
     def _apply_next_batch(self) -> int:
-        notifications = self.app.recorder.select_notifications(
-            start=self._position + 1, limit=self.batch_size
-        )
-        if not notifications:
-            return 0
-        mapper = self.app.mapper
-        batch = [(n.id, mapper.to_domain_event(n)) for n in notifications]
-        last = notifications[-1].id
-        self.views.process_batch(batch, Tracking(self.app.name, last))
-        with self._advanced:
-            self._position = last
-            self._advanced.notify_all()
-        return len(notifications)
+        with self._applying:
+            notifications = self.app.recorder.select_notifications(
+                start=self._position + 1, limit=self.batch_size
+            )
+            if not notifications:
+                return 0
+            mapper = self.app.mapper
+            batch = [(n.id, mapper.to_domain_event(n)) for n in notifications]
+            last = notifications[-1].id
+            self.views.process_batch(batch, Tracking(self.app.name, last))
+            with self._advanced:
+                self._position = last
+                self._advanced.notify_all()
+            return len(notifications)
 
     def wake(self, *_: Any) -> None:
         """Tell the runner there is something new to read."""

@@ -1,0 +1,1 @@
+"""Execution: one Pykka actor per live job, and the host that spawns, limits and reaps them."""

@@ -1,0 +1,160 @@
+"""The composition root: builds the store, views, broker, host and app from Settings."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from typing import Any
+
+import dramatiq
+import pykka
+
+from jobkeeper.actors.host import JobHost, poke_listener
+from jobkeeper.actors.job_actor import RunSettings
+from jobkeeper.dispatch.broker import open_broker
+from jobkeeper.dispatch.tasks import Dispatcher
+from jobkeeper.domain.application import JobKeeper
+from jobkeeper.domain.job import SYSTEM
+from jobkeeper.domain.lifecycle import LIVE, Status
+from jobkeeper.kinds.registry import KindRegistry, default_registry
+from jobkeeper.projections.projection import READ_MODELS, ViewRunner, Views
+from jobkeeper.projections.queries import ReadSide
+from jobkeeper.projections.store import open_view_store
+from jobkeeper.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ADMIN = "admin"
+ASK_TIMEOUT = 30.0
+
+
+class Runtime:
+    """Everything one process runs, wired from settings; `start` it, then `close` it.
+
+    `run_jobs` hosts job actors and consumes the broker; `run_views` keeps the views.
+    The embedded service does both; scaled mode splits them over processes.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        run_jobs: bool = True,
+        run_views: bool = True,
+        kinds: KindRegistry | None = None,
+    ) -> None:
+        self.settings = settings
+        self.run_jobs, self.run_views = run_jobs, run_views
+        if not settings.database_url:
+            settings.data.mkdir(parents=True, exist_ok=True)
+        self.kinds = kinds or default_registry()
+        self.app = JobKeeper(settings.store_env(), validate_params=self.kinds.validate)
+        self.view_store = open_view_store(settings.views_env(), READ_MODELS)
+        self.view_runner: ViewRunner | None = None
+        if run_views:
+            self.view_runner = ViewRunner(self.app, Views(self.view_store))
+            self.app.add_listener(self.view_runner.wake)
+        waiter = self.view_runner.wait if self.view_runner else None
+        self.read = ReadSide(self.view_store, self.app.name, waiter)
+        self.broker = open_broker(settings.broker_url)
+        self.dispatcher = Dispatcher(self.broker)
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.host: pykka.ActorRef[Any] | None = None
+        self.worker: dramatiq.Worker | None = None
+
+    def start(self) -> None:
+        """Catch up the views, make sure `admin` exists, recover jobs, start working."""
+        if self.view_runner is not None:
+            self.view_runner.start()
+        self.app.ensure_user(ADMIN, role="admin")
+        if not self.run_jobs:
+            return
+        self.host = JobHost.start(
+            self.app,
+            self.kinds,
+            worker_id=self.worker_id,
+            max_running=self.settings.max_running,
+            settings=RunSettings(
+                checkpoint_interval=self.settings.checkpoint_interval,
+                poll_interval=self.settings.poll_interval,
+            ),
+            dispatch=self.dispatcher.dispatch,
+        )
+        self.app.add_listener(poke_listener(self.host))
+        host = self.host.proxy()
+        self.dispatcher.launch = lambda job_id: host.launch(job_id).get(timeout=ASK_TIMEOUT)
+        if self.settings.embedded_broker:
+            self.recover()
+        self.worker = dramatiq.Worker(self.broker, worker_threads=4)
+        self.worker.start()
+
+    def recover(self) -> list[int]:
+        """Hand back jobs left live by a process that is gone, and dispatch every queued job.
+
+        Only for the embedded mode, where this process is the only worker.
+        """
+        if self.view_runner is not None:
+            self.view_runner.catch_up()
+        recovered = []
+        for row in self.read.jobs(phase="active", limit=10**9):
+            job = self.app.get_job(row["id"])
+            if job.status in LIVE and job.run_id is not None:
+                self.app.requeue(job.number, job.run_id, "recovered after the service restarted")
+                recovered.append(job.number)
+                job = self.app.get_job(job.number)
+            if job.status is Status.QUEUED:
+                self.dispatcher.dispatch(job.number)
+        if recovered:
+            log.info("recovered %d jobs left running: %s", len(recovered), recovered)
+        return recovered
+
+    def submit(self, **kwargs: Any) -> Any:
+        """Submit a job and dispatch it."""
+        outcome = self.app.submit(**kwargs)
+        self.dispatcher.dispatch(outcome.job.number, _delay_until(outcome.job.not_before))
+        return outcome
+
+    def resume(self, job_id: int, by: str) -> Any:
+        """Resume a job and dispatch it."""
+        return self._dispatching(self.app.resume(job_id, by))
+
+    def restart(self, job_id: int, by: str) -> Any:
+        """Restart a job and dispatch it."""
+        return self._dispatching(self.app.restart(job_id, by))
+
+    def _dispatching(self, outcome: Any) -> Any:
+        if outcome.changed and outcome.job.status is Status.QUEUED:
+            self.dispatcher.dispatch(outcome.job.number, _delay_until(outcome.job.not_before))
+        return outcome
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Checkpoint live jobs and hand them back, then stop every thread."""
+        if self.host is not None:
+            try:
+                left = self.host.proxy().leave_all("the worker is shutting down", timeout).get(
+                    timeout=timeout + 5
+                )
+                if left:
+                    log.info("handed back %d live jobs: %s", len(left), left)
+            except pykka.Timeout:
+                log.warning("live jobs did not checkpoint in time; recovery will resume them")
+            self.host.stop(timeout=5)
+        if self.worker is not None:
+            self.worker.stop(timeout=int(timeout * 1000))
+        self.broker.close()
+        if self.view_runner is not None:
+            self.view_runner.stop()
+        self.app.close()
+
+
+def _delay_until(moment: Any) -> float:
+    if moment is None:
+        return 0.0
+    from datetime import datetime, timezone
+
+    return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())
+
+
+__all__ = ["ADMIN", "SYSTEM", "Runtime"]

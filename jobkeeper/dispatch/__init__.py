@@ -1,0 +1,1 @@
+"""Dispatch: dramatiq carries "run job N" to a worker's job host. The only place dramatiq appears."""

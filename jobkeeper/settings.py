@@ -1,0 +1,134 @@
+"""Settings: one frozen object, built from environment variables (CLI flags set them too)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+
+class SettingsError(ValueError):
+    """Raised when a setting has a value that cannot be used; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable about jobkeeper, with the embedded defaults."""
+
+    data: Path = Path("jobkeeper-data")
+    database_url: str = ""  # empty: SQLite files in the data folder
+    broker_url: str = "memory://"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    threads: int = 32
+    max_running: int = 32
+    checkpoint_interval: float = 1.0
+    poll_interval: float = 1.0
+    max_body: int = 1024 * 1024
+    log_level: str = "info"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Settings from JOBKEEPER_* variables, then `overrides` (CLI flags) on top."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for field in fields(cls):
+            raw = env.get(f"JOBKEEPER_{field.name.upper()}")
+            if raw is not None and raw != "":
+                values[field.name] = _parse(field.name, raw, type(getattr(cls(), field.name)))
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Raise SettingsError on values that cannot work."""
+        for name in ("port", "threads", "max_running", "max_body"):
+            if int(getattr(self, name)) < (0 if name == "port" else 1):
+                raise SettingsError(f"JOBKEEPER_{name.upper()} must be a positive number")
+        for name in ("checkpoint_interval", "poll_interval"):
+            if float(getattr(self, name)) <= 0:
+                raise SettingsError(f"JOBKEEPER_{name.upper()} must be more than 0 seconds")
+        self.store_env()
+
+    @property
+    def embedded_broker(self) -> bool:
+        return self.broker_url.startswith("memory:")
+
+    def store_env(self) -> dict[str, str]:
+        """The eventsourcing settings of the event store that `database_url` selects."""
+        return _store_env(self.database_url, self.data, "events.db")
+
+    def views_env(self) -> dict[str, str]:
+        """The settings of the view store: beside the events, in a file of its own on SQLite."""
+        return _store_env(self.database_url, self.data, "views.db", views=True)
+
+
+def _store_env(url: str, data: Path, filename: str, views: bool = False) -> dict[str, str]:
+    if not url:
+        return _sqlite_env(str(data / filename))
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        path = unquote(parsed.path)
+        if parsed.netloc:  # sqlite://relative/path
+            path = parsed.netloc + path
+        if not path:
+            raise SettingsError(f"database URL {url!r} names no file; use sqlite:///path/events.db")
+        if views:
+            stem = Path(path)
+            path = str(stem.with_name(f"{stem.stem}-views{stem.suffix or '.db'}"))
+        return _sqlite_env(path)
+    if parsed.scheme in ("postgresql", "postgres"):
+        database = parsed.path.lstrip("/")
+        if not database or not parsed.hostname:
+            raise SettingsError(
+                f"database URL {url!r} must name a host and a database: "
+                "postgresql://user:password@host:5432/database"
+            )
+        from urllib.parse import parse_qs
+
+        schema = parse_qs(parsed.query).get("schema", [""])[0]
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": database,
+            "POSTGRES_HOST": parsed.hostname,
+            "POSTGRES_PORT": str(parsed.port or 5432),
+            "POSTGRES_USER": unquote(parsed.username or "postgres"),
+            "POSTGRES_PASSWORD": unquote(parsed.password or ""),
+            "POSTGRES_SCHEMA": schema,
+            "POSTGRES_POOL_SIZE": "4",
+            "POSTGRES_MAX_OVERFLOW": "16",
+            "POSTGRES_CONNECT_TIMEOUT": "5",
+            "POSTGRES_LOCK_TIMEOUT": "10",
+            "ORIGINATOR_ID_TYPE": "text",
+            "AGGREGATE_CACHE_MAXSIZE": "10000",
+        }
+    raise SettingsError(
+        f"database URL {url!r} is not supported; use sqlite:///path/events.db "
+        "or postgresql://user@host:5432/database"
+    )
+
+
+def _sqlite_env(path: str) -> dict[str, str]:
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": path,
+        "SQLITE_LOCK_TIMEOUT": "30",
+        "ORIGINATOR_ID_TYPE": "text",
+        "AGGREGATE_CACHE_MAXSIZE": "10000",
+    }
+
+
+def _parse(name: str, raw: str, kind: type) -> object:
+    try:
+        if kind is Path:
+            return Path(raw)
+        if kind is int:
+            return int(raw)
+        if kind is float:
+            return float(raw)
+        return raw
+    except ValueError:
+        raise SettingsError(f"JOBKEEPER_{name.upper()}={raw!r} is not a valid {kind.__name__}") from None
