@@ -140,9 +140,10 @@ class Runtime:
                     log.info("handed back %d live jobs: %s", len(left), left)
             except pykka.Timeout:
                 log.warning("live jobs did not checkpoint in time; recovery will resume them")
-            self.host.stop(timeout=5)
         if self.worker is not None:
             self.worker.stop(timeout=int(timeout * 1000))
+        if self.host is not None:
+            self.host.stop(timeout=5)
         self.broker.close()
         if self.view_runner is not None:
             self.view_runner.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Callable
@@ -106,7 +107,7 @@ class JobHost(pykka.ThreadingActor):
         if isinstance(message, PokeJob):
             live = self.live.get(message.job_id)
             if live is not None:
-                live[1].tell(Poke())
+                _tell(live[1], Poke())
         elif isinstance(message, Reaped):
             self._reap(message.job_id, message.run_id)
 
@@ -125,12 +126,18 @@ class JobHost(pykka.ThreadingActor):
         self.leaving = True
         refs = [ref for _, ref in self.live.values()]
         for ref in refs:
-            ref.tell(Leave(reason))
+            _tell(ref, Leave(reason))
         for ref in refs:
             ref.actor_stopped.wait(timeout)
         left = sorted(self.live)
         self.live.clear()
         return left
+
+
+def _tell(ref: pykka.ActorRef[Any], message: Any) -> None:
+    """Tell a job actor something; one that has just ended needs nothing more."""
+    with contextlib.suppress(pykka.ActorDeadError):
+        ref.tell(message)
 
 
 def poke_listener(host: pykka.ActorRef[Any]) -> Callable[[list[Recording[str]]], None]:
@@ -140,6 +147,6 @@ def poke_listener(host: pykka.ActorRef[Any]) -> Callable[[list[Recording[str]]],
         for recording in recordings:
             event = recording.domain_event
             if isinstance(event, (Job.StopRequested, Job.CancelRequested)):
-                host.tell(PokeJob(int(event.originator_id.removeprefix("job-"))))
+                _tell(host, PokeJob(int(event.originator_id.removeprefix("job-"))))
 
     return listen

@@ -113,6 +113,12 @@ class JobKeeper(Application[str]):
         with self._number_lock:
             self._next_number[key] = max(self._next_number[key], taken + 1)
 
+    def _return_number(self, key: str, unused: int) -> None:
+        """Give back a number whose save failed, unless a later one was taken meanwhile."""
+        with self._number_lock:
+            if self._next_number.get(key) == unused + 1:
+                self._next_number[key] = unused
+
     # Jobs.
 
     def submit(
@@ -152,6 +158,9 @@ class JobKeeper(Application[str]):
             except IntegrityError:
                 self._skip_number("job", number)  # another process took it
                 continue
+            except BaseException:
+                self._return_number("job", number)
+                raise
             return Outcome(job, True, _last_position(recordings))
         raise ConflictError("could not allocate a job number; try again")
 
@@ -253,6 +262,8 @@ class JobKeeper(Application[str]):
     ) -> User:
         """Create a user with a unique name and the next free user number."""
         check_name(name)
+        if self._exists(user_aggregate_id(name)):
+            raise UserExistsError(name)
         for _ in range(COMMAND_RETRIES):
             number = self._take_number("user", user_number_id)
             user = User.create(
@@ -262,9 +273,13 @@ class JobKeeper(Application[str]):
                 self.save(user, UserNumber.claim(number, name))
             except IntegrityError:
                 if self._exists(user_aggregate_id(name)):
+                    self._return_number("user", number)
                     raise UserExistsError(name) from None
                 self._skip_number("user", number)
                 continue
+            except BaseException:
+                self._return_number("user", number)
+                raise
             return user
         raise ConflictError("could not allocate a user number; try again")
 

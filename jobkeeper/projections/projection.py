@@ -72,6 +72,13 @@ class ViewRunner:
                 return applied
             applied += count
 
+    def rebuild(self) -> int:
+        """Empty the views and replay the whole event log into them."""
+        with self._applying:
+            self.views.view.drop(self.app.name)
+            self._position = 0
+        return self.catch_up()
+
     def _apply_next_batch(self) -> int:
         with self._applying:
             notifications = self.app.recorder.select_notifications(

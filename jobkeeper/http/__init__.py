@@ -1,0 +1,1 @@
+"""The REST API: a Falcon WSGI app that turns requests into domain commands and view queries."""

@@ -1,0 +1,30 @@
+"""Read-your-writes: commands tell their position, lists wait for a position they are given."""
+
+from __future__ import annotations
+
+import falcon
+
+from jobkeeper.domain.application import Outcome
+from jobkeeper.http.service import Service
+
+POSITION_HEADER = "JobKeeper-Position"
+CHANGED_HEADER = "JobKeeper-Changed"
+WAIT_SECONDS = 2.0
+
+
+def await_position(service: Service, position: int | None) -> None:
+    """Let the views include `position` (bounded: the answer may be a little stale after that)."""
+    if position:
+        service.read.wait(position, WAIT_SECONDS)
+
+
+def tell_position(resp: falcon.Response, position: int | None) -> None:
+    """Say where a write landed, so the next list can wait for it."""
+    if position is not None:
+        resp.set_header(POSITION_HEADER, str(position))
+
+
+def tell_outcome(resp: falcon.Response, outcome: Outcome) -> None:
+    """Say whether a command changed the job, and where its events landed."""
+    resp.set_header(CHANGED_HEADER, "true" if outcome.changed else "false")
+    tell_position(resp, outcome.position)

@@ -1,0 +1,62 @@
+"""Domain errors become HTTP errors here, once; every error answers JSON {title, description}."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import falcon
+import orjson
+
+from jobkeeper.domain.errors import (
+    ConflictError,
+    InvalidJobError,
+    InvalidUserError,
+    JobNotFoundError,
+    TransitionError,
+    UserExistsError,
+    UserNotFoundError,
+)
+
+log = logging.getLogger(__name__)
+
+STATUS_OF: dict[type, tuple[str, str]] = {
+    JobNotFoundError: (falcon.HTTP_404, "Job not found"),
+    UserNotFoundError: (falcon.HTTP_404, "User not found"),
+    TransitionError: (falcon.HTTP_409, "Command not allowed"),
+    InvalidJobError: (falcon.HTTP_400, "Invalid job"),
+    InvalidUserError: (falcon.HTTP_400, "Invalid user"),
+    UserExistsError: (falcon.HTTP_409, "User exists"),
+    ConflictError: (falcon.HTTP_409, "Conflict"),
+}
+
+
+def domain_error(req: falcon.Request, resp: falcon.Response, ex: Exception, params: Any) -> None:
+    """Answer a domain error with its status; the error's message is the description."""
+    status, title = next(STATUS_OF[c] for c in type(ex).__mro__ if c in STATUS_OF)
+    raise falcon.HTTPError(status, title=title, description=str(ex))
+
+
+def unexpected_error(
+    req: falcon.Request, resp: falcon.Response, ex: Exception, params: Any
+) -> None:
+    """Log what no input should ever cause, and answer a JSON 500."""
+    log.error("unexpected error on %s %s", req.method, req.path, exc_info=ex)
+    raise falcon.HTTPInternalServerError(
+        title="Internal error", description="an unexpected error occurred; it has been logged"
+    )
+
+
+def serialize(req: falcon.Request, resp: falcon.Response, error: falcon.HTTPError) -> None:
+    """Write every HTTP error as JSON, whatever the client accepts."""
+    title = error.title or str(error.status)
+    resp.content_type = falcon.MEDIA_JSON
+    resp.data = orjson.dumps({"title": title, "description": error.description or title})
+
+
+def add_error_handling(app: falcon.App) -> None:
+    """Register the catch-all, each domain error's handler, and the JSON error serializer."""
+    app.add_error_handler(Exception, unexpected_error)
+    for error_class in STATUS_OF:
+        app.add_error_handler(error_class, domain_error)
+    app.set_error_serializer(serialize)

@@ -1,0 +1,113 @@
+"""Jobs: submit and list them, read one (now or at a past version), and its history."""
+
+from __future__ import annotations
+
+import falcon
+
+from jobkeeper.domain.user import user_aggregate_id
+from jobkeeper.http.auth import caller
+from jobkeeper.http.consistency import await_position, tell_position
+from jobkeeper.http.models import (
+    JobListQuery,
+    JobPageQuery,
+    JobSubmission,
+    JobVersionQuery,
+)
+from jobkeeper.http.paging import decode_cursor, encode_cursor, split_page
+from jobkeeper.http.representation import history_entry, job_from_aggregate, job_from_row
+from jobkeeper.http.service import Service
+from jobkeeper.http.validation import read_body, read_query
+
+JOBS_PATH = "/api/v1/jobs"
+
+
+class JobCollection:
+    """GET /jobs lists jobs newest first; POST /jobs submits one."""
+
+    def __init__(self, service: Service, max_body: int) -> None:
+        self.service, self.max_body = service, max_body
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """A page of jobs, filtered by status and owner."""
+        query = read_query(req, JobListQuery)
+        status = query.status.value if query.status is not None else None
+        resp.media = job_page(self.service, query, status=status, owner=query.owner)
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Submit a job; it belongs to `owner`, or to the caller."""
+        body = read_body(req, JobSubmission, self.max_body)
+        by = caller(req)
+        owner = by if body.owner is None else body.owner
+        if user_aggregate_id(owner) not in self.service.app.repository:
+            raise falcon.HTTPBadRequest(
+                title="Invalid job", description=f"owner: there is no user {owner!r}"
+            )
+        outcome = self.service.submit(
+            kind=body.kind,
+            params=body.params,
+            owner=owner,
+            by=by,
+            name=body.name,
+            not_before=body.not_before,
+            deadline=body.deadline,
+        )
+        resp.status = falcon.HTTP_201
+        resp.location = f"{JOBS_PATH}/{outcome.job.number}"
+        tell_position(resp, outcome.position)
+        resp.media = job_from_aggregate(outcome.job)
+
+
+class JobPhaseCollection:
+    """GET /jobs/running and /jobs/finished: the jobs of one phase, newest first."""
+
+    def __init__(self, service: Service, phase: str) -> None:
+        self.service, self.phase = service, phase
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """A page of the phase's jobs."""
+        query = read_query(req, JobPageQuery)
+        resp.media = job_page(self.service, query, phase=self.phase)
+
+
+def job_page(service: Service, query: JobPageQuery, **filters: str | None) -> dict[str, object]:
+    """One page of jobs from the jobs view, with the cursor of the next page."""
+    before = decode_cursor(query.cursor)
+    await_position(service, query.position)
+    rows = service.read.jobs(**filters, before=before, limit=query.limit + 1)
+    page, more = split_page(rows, query.limit)
+    return {
+        "items": [job_from_row(row) for row in page],
+        "next_cursor": encode_cursor(page[-1]["id"]) if more else None,
+    }
+
+
+class JobItem:
+    """GET /jobs/{id}: the job from its events, now or after event `version`."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, job_id: int) -> None:
+        """The job as it is, or as it was."""
+        query = read_query(req, JobVersionQuery)
+        job = self.service.app.get_job(job_id)
+        if query.version is not None and query.version != job.version:
+            if query.version > job.version:
+                raise falcon.HTTPNotFound(
+                    title="Version not found",
+                    description=f"job {job_id} has no version {query.version} yet; "
+                    f"its latest is {job.version}",
+                )
+            job = self.service.app.get_job(job_id, version=query.version)
+        resp.media = job_from_aggregate(job)
+
+
+class JobHistory:
+    """GET /jobs/{id}/history: every event of the job, oldest first."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, job_id: int) -> None:
+        """The job's events: version, type, at, by, data."""
+        resp.media = {"items": [history_entry(e) for e in self.service.app.history(job_id)]}

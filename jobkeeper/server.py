@@ -1,0 +1,185 @@
+"""The embedded service under gunicorn: one gthread worker that builds, runs and closes the Runtime.
+
+The master only binds the socket and watches the worker. Everything with threads or
+connections (the store, the views, the in-process broker and the job host) is built in
+the worker after the fork, and closed by the worker on its way out, so that live jobs
+are checkpointed and handed back and continue after the next start.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from gunicorn.app.base import BaseApplication
+
+from jobkeeper.settings import Settings
+
+if TYPE_CHECKING:
+    from jobkeeper.bootstrap import Runtime
+
+log = logging.getLogger(__name__)
+
+WSGIApp = Callable[..., Any]
+AppFactory = Callable[["Runtime", Settings], WSGIApp]
+"""Builds the WSGI app around a started runtime."""
+
+# The worker's main loop tells the master it is alive every second whatever its request
+# threads do (open event streams included), so `TIMEOUT` only catches a stuck worker; a
+# heartbeat thread covers the boot, when the views may take long to catch up.
+TIMEOUT = 30
+HEARTBEAT = 1.0
+# On a graceful stop the worker lets requests in flight finish for `DRAIN` seconds, then
+# checkpoints its live jobs within `CLOSE` seconds. The master waits `GRACEFUL` seconds in
+# all before it kills the worker; the slack covers stopping the actors and the broker.
+DRAIN = 5
+CLOSE = 10.0
+GRACEFUL = 30
+# One worker holds the in-process broker and the job host: the signals that would add a
+# worker, replace it beside the old one or re-exec the master are ignored in this mode.
+IGNORED_MASTER_SIGNALS = (signal.SIGHUP, signal.SIGTTIN, signal.SIGTTOU, signal.SIGUSR2)
+LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+def create_app(runtime: Runtime, settings: Settings) -> WSGIApp:
+    """The Falcon app of the API, around a started runtime."""
+    from jobkeeper.http.app import create_app as create_http_app
+
+    return create_http_app(runtime, max_body=settings.max_body)
+
+
+def bind_address(host: str, port: int) -> str:
+    """The gunicorn bind string of `host` and `port` (IPv6 hosts in brackets)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def probe_address(host: str, port: int) -> None:
+    """Raise OSError if `host`:`port` cannot be listened on (in use, unknown host, ...)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn does
+        probe.bind(address)
+
+
+class EmbeddedServer(BaseApplication):  # type: ignore[misc]
+    """gunicorn running the whole embedded service in one gthread worker."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        app_factory: AppFactory | None = None,
+        on_ready: Callable[[list[str]], None] | None = None,
+    ) -> None:
+        self.settings, self.on_ready = settings, on_ready
+        self.app_factory = app_factory or create_app
+        self.runtime: Runtime | None = None
+        self.worker: Any = None
+        super().__init__(prog="jobkeeper")
+
+    def load_config(self) -> None:
+        level = self.settings.log_level.lower()
+        options: dict[str, Any] = {
+            "bind": [bind_address(self.settings.host, self.settings.port)],
+            "workers": 1,
+            "worker_class": "gthread",
+            "threads": self.settings.threads,
+            "preload_app": False,
+            "max_requests": 0,  # a recycled worker would restart every job
+            "timeout": TIMEOUT,
+            "graceful_timeout": GRACEFUL,
+            "proc_name": "jobkeeper",
+            # gunicorn's control socket is one path per user and can change the worker count.
+            "control_socket_disable": True,
+            # gunicorn's own chatter and the access log only when debugging.
+            "loglevel": level if level in ("debug", "error", "critical") else "warning",
+            "accesslog": "-" if level == "debug" else None,
+            "when_ready": self._when_ready,
+            "post_fork": self._post_fork,
+            "post_worker_init": self._post_worker_init,
+            "worker_exit": self._worker_exit,
+        }
+        for name, value in options.items():
+            self.cfg.set(name, value)
+
+    def load(self) -> WSGIApp:
+        """Build and start the runtime (in the worker, after the fork) and wrap it in the app."""
+        from jobkeeper.bootstrap import Runtime
+
+        with _heartbeat(self.worker):
+            self.runtime = Runtime(self.settings)
+            self.runtime.start()
+            return self.app_factory(self.runtime, self.settings)
+
+    # gunicorn hooks.
+
+    def _when_ready(self, arbiter: Any) -> None:
+        for number in IGNORED_MASTER_SIGNALS:
+            signal.signal(number, signal.SIG_IGN)
+        if self.on_ready is not None:
+            self.on_ready([str(listener) for listener in arbiter.LISTENERS])
+
+    def _post_fork(self, arbiter: Any, worker: Any) -> None:
+        self.worker = worker
+
+    def _post_worker_init(self, worker: Any) -> None:
+        # This changes the worker's copy of the settings only: the worker drains for
+        # DRAIN seconds and keeps the rest of the master's GRACEFUL for closing the runtime.
+        worker.cfg.set("graceful_timeout", DRAIN)
+
+    def _worker_exit(self, arbiter: Any, worker: Any) -> None:
+        # gunicorn also calls this hook in the master for a worker that vanished; only
+        # the worker has a runtime.
+        runtime, self.runtime = self.runtime, None
+        if runtime is None:
+            return
+        log.info("closing: checkpointing live jobs and handing them back")
+        try:
+            runtime.close(timeout=CLOSE)
+        except Exception:
+            log.exception("could not close cleanly; the next start recovers the live jobs")
+
+
+@contextmanager
+def _heartbeat(worker: Any) -> Iterator[None]:
+    """Tell the master the worker is alive while a long step (the boot) runs."""
+    if worker is None:
+        yield
+        return
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(HEARTBEAT):
+            worker.notify()
+
+    thread = threading.Thread(target=beat, name="boot-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(HEARTBEAT * 2)
+
+
+def serve(
+    settings: Settings,
+    *,
+    app_factory: AppFactory | None = None,
+    on_ready: Callable[[list[str]], None] | None = None,
+) -> int:
+    """Run the embedded service until it is stopped.
+
+    gunicorn ends both the master and the worker with SystemExit (the worker after its
+    `worker_exit` hook); it is left to propagate, so nothing runs after this in the worker.
+    """
+    EmbeddedServer(settings, app_factory=app_factory, on_ready=on_ready).run()
+    return 0
+
+
+__all__ = ["LEVELS", "EmbeddedServer", "bind_address", "create_app", "probe_address", "serve"]

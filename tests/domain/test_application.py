@@ -1,0 +1,184 @@
+"""The application: numbering, users, time travel, and commands racing on one job."""
+
+from __future__ import annotations
+
+import multiprocessing
+import random
+import threading
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from jobkeeper.domain.application import JobKeeper
+from jobkeeper.domain.errors import (
+    InvalidUserError,
+    JobNotFoundError,
+    TransitionError,
+    UserExistsError,
+    UserNotFoundError,
+)
+from jobkeeper.domain.lifecycle import Status
+from jobkeeper.settings import Settings
+
+
+def open_app(data: Path) -> JobKeeper:
+    return JobKeeper(Settings(data=data).store_env())
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> JobKeeper:
+    app = open_app(tmp_path)
+    app.create_user(name="alice", by="system")
+    return app
+
+
+def submit(app: JobKeeper, owner: str = "alice") -> int:
+    return app.submit(kind="sleep", params={"seconds": 1}, owner=owner, by=owner).job.number
+
+
+def test_job_ids_are_sequential_from_one(app: JobKeeper) -> None:
+    assert [submit(app) for _ in range(5)] == [1, 2, 3, 4, 5]
+
+
+def test_a_new_application_continues_the_numbering(app: JobKeeper, tmp_path: Path) -> None:
+    for _ in range(37):
+        submit(app)
+    assert submit(open_app(tmp_path)) == 38
+
+
+def _submit_many(data: str, count: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    app = open_app(Path(data))
+    out.put([submit(app) for _ in range(count)])
+
+
+def test_job_ids_stay_unique_when_several_processes_submit_at_once(
+    app: JobKeeper, tmp_path: Path
+) -> None:
+    context = multiprocessing.get_context("spawn")
+    out = context.Queue()
+    workers = [context.Process(target=_submit_many, args=(str(tmp_path), 25, out)) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    ids = [i for _ in workers for i in out.get(timeout=60)]
+    for worker in workers:
+        worker.join(timeout=60)
+    assert sorted(ids) == list(range(1, 76))
+
+
+def test_job_ids_stay_unique_when_threads_submit_at_once(app: JobKeeper) -> None:
+    ids: list[int] = []
+    lock = threading.Lock()
+
+    def run() -> None:
+        for _ in range(20):
+            number = submit(app)
+            with lock:
+                ids.append(number)
+
+    threads = [threading.Thread(target=run) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(ids) == list(range(1, 101))
+
+
+def test_submit_needs_an_existing_owner(app: JobKeeper) -> None:
+    with pytest.raises(UserNotFoundError):
+        submit(app, owner="nobody")
+
+
+def test_users_are_unique_by_name_and_numbered(app: JobKeeper) -> None:
+    assert app.create_user(name="bob", by="alice").number == 2
+    with pytest.raises(UserExistsError):
+        app.create_user(name="bob", by="alice")
+    assert app.create_user(name="carol", by="alice").number == 3
+    assert app.get_user_by_number(2).name == "bob"
+
+
+def test_racing_user_creations_make_one_user(app: JobKeeper) -> None:
+    results: list[str] = []
+
+    def create() -> None:
+        try:
+            app.create_user(name="dave", by="alice")
+            results.append("created")
+        except UserExistsError:
+            results.append("exists")
+
+    threads = [threading.Thread(target=create) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert Counter(results) == {"created": 1, "exists": 7}
+
+
+@pytest.mark.parametrize("name", ["", "system", "has space", "-dash", "x" * 65, "naïve"])
+def test_bad_user_names_are_refused(app: JobKeeper, name: str) -> None:
+    with pytest.raises(InvalidUserError):
+        app.create_user(name=name, by="alice")
+
+
+def test_unknown_jobs_are_not_found(app: JobKeeper) -> None:
+    with pytest.raises(JobNotFoundError):
+        app.get_job(99)
+    with pytest.raises(JobNotFoundError):
+        app.stop(99, "alice")
+    with pytest.raises(JobNotFoundError):
+        app.history(99)
+
+
+def test_a_command_in_effect_records_nothing(app: JobKeeper) -> None:
+    job_id = submit(app)
+    assert app.stop(job_id, "alice").changed
+    again = app.stop(job_id, "alice")
+    assert not again.changed and again.position is None
+    assert len(app.history(job_id)) == 2
+
+
+def test_time_travel_shows_the_job_as_it_was(app: JobKeeper) -> None:
+    job_id = submit(app)
+    app.stop(job_id, "alice")
+    app.resume(job_id, "bob")
+    assert app.get_job(job_id, version=1).status is Status.QUEUED
+    assert app.get_job(job_id, version=2).status is Status.STOPPED
+    history = app.history(job_id)
+    assert [(h.type, h.by) for h in history] == [
+        ("Submitted", "alice"), ("Stopped", "alice"), ("Resumed", "bob"),
+    ]  # fmt: skip
+    assert history[1].at < history[2].at
+
+
+def test_concurrent_commands_lose_no_update(app: JobKeeper) -> None:
+    """Many threads stop, resume, cancel and restart the same jobs: one event per accepted command."""
+    jobs = [submit(app) for _ in range(5)]
+    accepted: Counter[int] = Counter()
+    lock = threading.Lock()
+
+    def hammer(seed: int) -> None:
+        rng = random.Random(seed)
+        for _ in range(40):
+            job_id = rng.choice(jobs)
+            command = rng.choice(["stop", "resume", "cancel", "restart"])
+            try:
+                outcome = getattr(app, command)(job_id, f"user{seed}")
+            except TransitionError:
+                continue
+            if outcome.changed:
+                with lock:
+                    accepted[job_id] += 1
+
+    threads = [threading.Thread(target=hammer, args=(seed,)) for seed in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    for job_id in jobs:
+        history = app.history(job_id)
+        assert len(history) == 1 + accepted[job_id]
+        assert [h.version for h in history] == list(range(1, len(history) + 1))
+        assert app.get_job(job_id).status in {
+            Status.QUEUED, Status.STOPPED, Status.CANCELLED,
+        }  # fmt: skip

@@ -1,0 +1,154 @@
+"""The views: what they show, that they follow the log quickly, and that a replay rebuilds them."""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+from jobkeeper.bootstrap import Runtime
+from jobkeeper.domain.errors import TransitionError
+from jobkeeper.domain.lifecycle import TERMINAL
+from jobkeeper.projections import jobs, logs, users
+from jobkeeper.projections.projection import READ_MODELS, ViewRunner, Views
+from jobkeeper.projections.store import ViewStore, open_view_store
+from tests.conftest import wait_for_status, wait_until
+
+
+def dump(store: ViewStore) -> dict[str, list[dict[str, Any]]]:
+    """Every row of every view, in a stable order."""
+    with store.reading() as db:
+        return {
+            "jobs": db.all("SELECT * FROM {jobs} ORDER BY id"),
+            "logs": db.all("SELECT * FROM {logs} ORDER BY id"),
+            "users": db.all("SELECT * FROM {users} ORDER BY id"),
+        }
+
+
+def replay_into_fresh_store(runtime: Runtime, path: Path) -> ViewStore:
+    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
+    store = open_view_store(env, READ_MODELS)
+    ViewRunner(runtime.app, Views(store), batch_size=97).catch_up()
+    return store
+
+
+def mixed_workload(runtime: Runtime, count: int, seed: int = 7) -> list[int]:
+    rng = random.Random(seed)
+    runtime.app.create_user(name="bob", by="admin")
+    ids = []
+    for i in range(count):
+        kind = rng.choice(["sleep", "primes", "fail"])
+        params: dict[str, Any] = {
+            "sleep": {"seconds": rng.choice([0.05, 0.2, 5]), "step": 0.05},
+            "primes": {"limit": rng.choice([10_000, 100_000]), "chunk": 1000},
+            "fail": {"after_steps": rng.randint(0, 3)},
+        }[kind]
+        owner = rng.choice(["admin", "bob"])
+        ids.append(runtime.submit(kind=kind, params=params, owner=owner, by=owner).job.number)
+        if i % 3 == 0:
+            target = rng.choice(ids)
+            command = rng.choice(["stop", "cancel", "resume", "restart"])
+            try:
+                if command in ("resume", "restart"):
+                    getattr(runtime, command)(target, "admin")
+                else:
+                    getattr(runtime.app, command)(target, "admin")
+            except TransitionError:
+                pass
+    return ids
+
+
+def settle(runtime: Runtime, ids: list[int]) -> None:
+    """Cancel what still runs or waits, and wait until every job has ended."""
+    for job_id in ids:
+        try:
+            runtime.app.cancel(job_id, "admin")
+        except TransitionError:
+            pass
+    for job_id in ids:
+        wait_until(lambda: runtime.app.get_job(job_id).status in TERMINAL, timeout=60)
+    assert runtime.read.wait(runtime.app.position(), timeout=10)
+
+
+def test_views_equal_a_fresh_replay_after_a_mixed_workload(
+    runtime_factory: Any, tmp_path: Path
+) -> None:
+    runtime = runtime_factory(max_running=8)
+    ids = mixed_workload(runtime, 220)
+    settle(runtime, ids)
+    live = dump(runtime.view_store)
+    assert len(live["jobs"]) == 220 and len(live["users"]) == 2
+    assert live["logs"], "the workload wrote log lines"
+    rebuilt = replay_into_fresh_store(runtime, tmp_path / "rebuilt.db")
+    assert dump(rebuilt) == live
+
+    assert runtime.view_runner is not None
+    assert runtime.view_runner.rebuild() == runtime.app.position()
+    assert dump(runtime.view_store) == live
+
+
+def test_each_view_row_matches_the_job_rebuilt_at_that_version(runtime: Runtime) -> None:
+    """What the views showed at any moment is the aggregate at the row's version."""
+    job_id = runtime.submit(
+        kind="primes", params={"limit": 300_000, "chunk": 1000, "delay": 0.003},
+        owner="admin", by="admin",
+    ).job.number  # fmt: skip
+    seen: dict[int, dict[str, Any]] = {}
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        row = runtime.read.job(job_id)
+        if row is not None:
+            seen[row["version"]] = row
+            if row["status"] == "succeeded":
+                break
+        time.sleep(0.01)
+    assert len(seen) >= 3
+    for version, row in seen.items():
+        job = runtime.app.get_job(job_id, version=version)
+        assert row["status"] == job.status.value
+        assert row["progress"] == job.progress
+        assert row["checkpoint"] == job.checkpoint
+        assert row["attempt"] == job.attempt
+        assert row["result"] == job.result
+        assert row["started_at"] == job.started_at
+
+
+def test_views_answer_lists_filters_and_last_ten(runtime: Runtime) -> None:
+    runtime.app.create_user(name="bob", by="admin")
+    ids = [
+        runtime.submit(kind="sleep", params={"seconds": 60}, owner=o, by=o).job.number
+        for o in ["bob"] * 12 + ["admin"] * 3
+    ]
+    wait_for_status(runtime, ids[0], "running")
+    runtime.app.cancel(ids[0], "bob")
+    wait_for_status(runtime, ids[0], "cancelled")
+    assert runtime.read.wait(runtime.app.position(), timeout=5)
+    with runtime.view_store.reading() as db:
+        last_ten = jobs.find(db, owner="bob", limit=10)
+        assert [r["id"] for r in last_ten] == list(reversed(ids[2:12]))
+        finished = jobs.find(db, phase="finished")
+        assert [r["id"] for r in finished] == [ids[0]]
+        page = jobs.find(db, limit=4)
+        next_page = jobs.find(db, limit=4, before=page[-1]["id"])
+        assert [r["id"] for r in page + next_page] == list(reversed(ids))[:8]
+        assert [u["name"] for u in users.find(db)] == ["admin", "bob"]
+        lines = logs.find(db, job_id=ids[0])
+        assert [(r["line"], r["text"]) for r in lines] == [(1, "sleeping 60 of 60 seconds")]
+        assert logs.find(db, job_id=ids[0], after=lines[0]["id"]) == []
+    for job_id in ids[1:]:
+        runtime.app.cancel(job_id, "admin")
+
+
+def test_a_command_is_visible_in_the_views_within_200_ms(runtime: Runtime) -> None:
+    job_id = runtime.submit(kind="sleep", params={"seconds": 60}, owner="admin", by="admin")
+    wait_for_status(runtime, job_id.job.number, "running")
+    for _ in range(20):
+        started = time.monotonic()
+        outcome = runtime.app.stop(job_id.job.number, "admin")
+        wait_until(lambda: runtime.read.job(job_id.job.number)["version"] >= outcome.job.version, 5, 0.001)
+        assert time.monotonic() - started < 0.2
+        wait_for_status(runtime, job_id.job.number, "stopped")
+        runtime.resume(job_id.job.number, "admin")
+        wait_for_status(runtime, job_id.job.number, "running")
+    runtime.app.cancel(job_id.job.number, "admin")
