@@ -50,6 +50,7 @@ class Runtime:
         if not settings.database_url:
             settings.data.mkdir(parents=True, exist_ok=True)
         self.kinds = kinds or default_registry()
+        prepare_store(settings.store_env())
         self.app = JobKeeper(settings.store_env(), validate_params=self.kinds.validate)
         self.view_store = open_view_store(settings.views_env(), READ_MODELS)
         self.view_runner: ViewRunner | None = None
@@ -148,6 +149,26 @@ class Runtime:
         if self.view_runner is not None:
             self.view_runner.stop()
         self.app.close()
+
+
+def prepare_store(env: dict[str, str]) -> None:
+    """Create the PostgreSQL schema the settings name, if it is missing."""
+    schema = env.get("POSTGRES_SCHEMA")
+    if env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres" or not schema:
+        return
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(
+        dbname=env["POSTGRES_DBNAME"],
+        host=env["POSTGRES_HOST"],
+        port=env["POSTGRES_PORT"],
+        user=env["POSTGRES_USER"],
+        password=env["POSTGRES_PASSWORD"],
+        connect_timeout=int(env.get("POSTGRES_CONNECT_TIMEOUT", "5")),
+        autocommit=True,
+    ) as connection:
+        connection.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
 
 
 def _delay_until(moment: Any) -> float:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,12 +36,46 @@ def fast_settings(data: Path, **overrides: Any) -> Settings:
     return Settings(data=data, **values)
 
 
+POSTGRES_URL = os.environ.get(
+    "JOBKEEPER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+def service_missing(what: str, error: Exception) -> None:
+    """Skip a test whose server is not running, unless CI demands every test run."""
+    message = f"{what} is not reachable ({error}); start it to run this test"
+    if os.environ.get("JOBKEEPER_REQUIRE_SERVICES"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The event and view store of a test: SQLite files, or a schema of its own in PostgreSQL."""
+    if request.param == "sqlite":
+        yield ""
+        return
+    import psycopg
+
+    try:
+        admin = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as error:
+        service_missing("PostgreSQL", error)
+    schema = f"jobkeeper_test_{uuid.uuid4().hex[:12]}"
+    try:
+        yield f"{POSTGRES_URL}?schema={schema}"
+    finally:
+        admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        admin.close()
+
+
 @pytest.fixture
-def runtime_factory(tmp_path: Path) -> Iterator[Callable[..., Runtime]]:
+def runtime_factory(tmp_path: Path, database_url: str) -> Iterator[Callable[..., Runtime]]:
     """Builds started runtimes on the test's data folder; closes them afterwards."""
     started: list[Runtime] = []
 
     def make(data: Path | None = None, **overrides: Any) -> Runtime:
+        overrides.setdefault("database_url", database_url)
         runtime = Runtime(fast_settings(data or tmp_path / "data", **overrides))
         runtime.start()
         started.append(runtime)

@@ -32,7 +32,7 @@ def create_statements(t: dict[str, str]) -> list[str]:
         f"""CREATE TABLE IF NOT EXISTS {t['jobs']} (
             id BIGINT PRIMARY KEY, owner TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,
             params TEXT NOT NULL, status TEXT NOT NULL, phase TEXT NOT NULL,
-            progress REAL NOT NULL, attempt INTEGER NOT NULL, checkpoint TEXT,
+            progress DOUBLE PRECISION NOT NULL, attempt INTEGER NOT NULL, checkpoint TEXT,
             created_at TEXT NOT NULL, started_at TEXT, finished_at TEXT, result TEXT, error TEXT,
             not_before TEXT, deadline TEXT, log_count INTEGER NOT NULL,
             version INTEGER NOT NULL, updated_at TEXT NOT NULL)""",

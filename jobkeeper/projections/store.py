@@ -15,6 +15,7 @@ from eventsourcing.persistence import InfrastructureFactory, Tracking
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 from eventsourcing.utils import Environment
+from psycopg.sql import SQL
 
 Row = dict[str, Any]
 
@@ -138,7 +139,7 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.sql_create_statements.extend(self.view_statements())
+        self.sql_create_statements.extend(SQL(s) for s in self.view_statements())  # type: ignore[misc]
 
     def _tracking_table(self) -> str:
         return f'DELETE FROM "{self.datastore.schema}"."{self.tracking_table_name}"'
