@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 import socket
 import uuid
 from typing import Any
@@ -27,6 +29,7 @@ from jobkeeper.settings import Settings
 log = logging.getLogger(__name__)
 
 ADMIN = "admin"
+SETUP_LOCK = 0x6A6F626B  # any fixed number, shared by every jobkeeper process
 ASK_TIMEOUT = 30.0
 
 
@@ -50,9 +53,9 @@ class Runtime:
         if not settings.database_url:
             settings.data.mkdir(parents=True, exist_ok=True)
         self.kinds = kinds or default_registry()
-        prepare_store(settings.store_env())
-        self.app = JobKeeper(settings.store_env(), validate_params=self.kinds.validate)
-        self.view_store = open_view_store(settings.views_env(), READ_MODELS)
+        with store_setup_lock(settings.store_env()):
+            self.app = JobKeeper(settings.store_env(), validate_params=self.kinds.validate)
+            self.view_store = open_view_store(settings.views_env(), READ_MODELS)
         self.view_runner: ViewRunner | None = None
         if run_views:
             self.view_runner = ViewRunner(self.app, Views(self.view_store))
@@ -151,10 +154,12 @@ class Runtime:
         self.app.close()
 
 
-def prepare_store(env: dict[str, str]) -> None:
-    """Create the PostgreSQL schema the settings name, if it is missing."""
-    schema = env.get("POSTGRES_SCHEMA")
-    if env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres" or not schema:
+@contextmanager
+def store_setup_lock(env: dict[str, str]) -> Iterator[None]:
+    """Hold a PostgreSQL advisory lock while tables are created, so processes starting
+    together do not race on the same DDL; also create the schema the settings name."""
+    if env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres":
+        yield
         return
     import psycopg
     from psycopg import sql
@@ -168,7 +173,14 @@ def prepare_store(env: dict[str, str]) -> None:
         connect_timeout=int(env.get("POSTGRES_CONNECT_TIMEOUT", "5")),
         autocommit=True,
     ) as connection:
-        connection.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        connection.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK,))
+        try:
+            if env.get("POSTGRES_SCHEMA"):
+                statement = sql.SQL("CREATE SCHEMA IF NOT EXISTS {}")
+                connection.execute(statement.format(sql.Identifier(env["POSTGRES_SCHEMA"])))
+            yield
+        finally:
+            connection.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
 
 
 def _delay_until(moment: Any) -> float:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -28,6 +30,7 @@ ParamsValidator = Callable[[str, dict[str, Any]], dict[str, Any]]
 Listener = Callable[[list[Recording[str]]], None]
 
 COMMAND_RETRIES = 20
+NUMBER_RETRIES = 200
 ENVELOPE_FIELDS = frozenset(
     {"originator_id", "originator_version", "timestamp", "by", "originator_topic"}
 )
@@ -109,9 +112,14 @@ class JobKeeper(Application[str]):
             self._next_number[key] = number + 1
             return number
 
-    def _skip_number(self, key: str, taken: int) -> None:
+    def _skip_number(self, key: str, make_id: Callable[[int], str], taken: int) -> None:
+        """Another process took `taken`: move past every number claimed since."""
+        free = taken + 1
+        while self._exists(make_id(free)):
+            free += 1
         with self._number_lock:
-            self._next_number[key] = max(self._next_number[key], taken + 1)
+            self._next_number[key] = max(self._next_number[key], free)
+        time.sleep(random.uniform(0, 0.002))  # let racing processes fall out of step
 
     def _return_number(self, key: str, unused: int) -> None:
         """Give back a number whose save failed, unless a later one was taken meanwhile."""
@@ -141,7 +149,7 @@ class JobKeeper(Application[str]):
                 raise InvalidJobError(f"deadline {deadline.isoformat()} has already passed")
             if not_before is not None and deadline <= not_before:
                 raise InvalidJobError("deadline must be later than not_before")
-        for _ in range(COMMAND_RETRIES):
+        for _ in range(NUMBER_RETRIES):
             number = self._take_number("job", job_aggregate_id)
             job = Job.submit(
                 number=number,
@@ -156,7 +164,7 @@ class JobKeeper(Application[str]):
             try:
                 recordings = self.save(job)
             except IntegrityError:
-                self._skip_number("job", number)  # another process took it
+                self._skip_number("job", job_aggregate_id, number)  # another process took it
                 continue
             except BaseException:
                 self._return_number("job", number)
@@ -264,7 +272,7 @@ class JobKeeper(Application[str]):
         check_name(name)
         if self._exists(user_aggregate_id(name)):
             raise UserExistsError(name)
-        for _ in range(COMMAND_RETRIES):
+        for _ in range(NUMBER_RETRIES):
             number = self._take_number("user", user_number_id)
             user = User.create(
                 number=number, name=name, surname=surname, title=title, role=role, by=by
@@ -275,7 +283,7 @@ class JobKeeper(Application[str]):
                 if self._exists(user_aggregate_id(name)):
                     self._return_number("user", number)
                     raise UserExistsError(name) from None
-                self._skip_number("user", number)
+                self._skip_number("user", user_number_id, number)
                 continue
             except BaseException:
                 self._return_number("user", number)

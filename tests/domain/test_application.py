@@ -6,10 +6,12 @@ import multiprocessing
 import random
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from jobkeeper.bootstrap import store_setup_lock
 from jobkeeper.domain.application import JobKeeper
 from jobkeeper.domain.errors import (
     InvalidUserError,
@@ -22,15 +24,18 @@ from jobkeeper.domain.lifecycle import Status
 from jobkeeper.settings import Settings
 
 
-def open_app(data: Path) -> JobKeeper:
-    return JobKeeper(Settings(data=data).store_env())
+def open_app(data: Path, database_url: str) -> JobKeeper:
+    env = Settings(data=data, database_url=database_url).store_env()
+    with store_setup_lock(env):
+        return JobKeeper(env)
 
 
 @pytest.fixture
-def app(tmp_path: Path) -> JobKeeper:
-    app = open_app(tmp_path)
+def app(tmp_path: Path, database_url: str) -> Iterator[JobKeeper]:
+    app = open_app(tmp_path, database_url)
     app.create_user(name="alice", by="system")
-    return app
+    yield app
+    app.close()
 
 
 def submit(app: JobKeeper, owner: str = "alice") -> int:
@@ -41,23 +46,26 @@ def test_job_ids_are_sequential_from_one(app: JobKeeper) -> None:
     assert [submit(app) for _ in range(5)] == [1, 2, 3, 4, 5]
 
 
-def test_a_new_application_continues_the_numbering(app: JobKeeper, tmp_path: Path) -> None:
+def test_a_new_application_continues_the_numbering(
+    app: JobKeeper, tmp_path: Path, database_url: str
+) -> None:
     for _ in range(37):
         submit(app)
-    assert submit(open_app(tmp_path)) == 38
+    assert submit(open_app(tmp_path, database_url)) == 38
 
 
-def _submit_many(data: str, count: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    app = open_app(Path(data))
+def _submit_many(data: str, url: str, count: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    app = open_app(Path(data), url)
     out.put([submit(app) for _ in range(count)])
 
 
 def test_job_ids_stay_unique_when_several_processes_submit_at_once(
-    app: JobKeeper, tmp_path: Path
+    app: JobKeeper, tmp_path: Path, database_url: str
 ) -> None:
     context = multiprocessing.get_context("spawn")
     out = context.Queue()
-    workers = [context.Process(target=_submit_many, args=(str(tmp_path), 25, out)) for _ in range(3)]
+    args = (str(tmp_path), database_url, 25, out)
+    workers = [context.Process(target=_submit_many, args=args) for _ in range(3)]
     for worker in workers:
         worker.start()
     ids = [i for _ in workers for i in out.get(timeout=60)]
