@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from contextlib import contextmanager
 import socket
 import uuid
@@ -17,7 +18,7 @@ from jobkeeper.actors.host import JobHost, poke_listener
 from jobkeeper.actors.job_actor import RunSettings
 from jobkeeper.dispatch.broker import open_broker
 from jobkeeper.dispatch.tasks import Dispatcher
-from jobkeeper.domain.application import JobKeeper
+from jobkeeper.domain.application import JobKeeper, Outcome
 from jobkeeper.domain.job import SYSTEM
 from jobkeeper.domain.lifecycle import LIVE, Status
 from jobkeeper.kinds.registry import KindRegistry, default_registry
@@ -114,21 +115,34 @@ class Runtime:
             log.info("recovered %d jobs left running: %s", len(recovered), recovered)
         return recovered
 
-    def submit(self, **kwargs: Any) -> Any:
+    def submit(
+        self,
+        *,
+        kind: str,
+        params: dict[str, Any],
+        owner: str,
+        by: str,
+        name: str | None = None,
+        not_before: datetime | None = None,
+        deadline: datetime | None = None,
+    ) -> Outcome:
         """Submit a job and dispatch it."""
-        outcome = self.app.submit(**kwargs)
+        outcome = self.app.submit(
+            kind=kind, params=params, owner=owner, by=by, name=name,
+            not_before=not_before, deadline=deadline,
+        )  # fmt: skip
         self.dispatcher.dispatch(outcome.job.number, _delay_until(outcome.job.not_before))
         return outcome
 
-    def resume(self, job_id: int, by: str) -> Any:
+    def resume(self, job_id: int, by: str) -> Outcome:
         """Resume a job and dispatch it."""
         return self._dispatching(self.app.resume(job_id, by))
 
-    def restart(self, job_id: int, by: str) -> Any:
+    def restart(self, job_id: int, by: str) -> Outcome:
         """Restart a job and dispatch it."""
         return self._dispatching(self.app.restart(job_id, by))
 
-    def _dispatching(self, outcome: Any) -> Any:
+    def _dispatching(self, outcome: Outcome) -> Outcome:
         if outcome.changed and outcome.job.status is Status.QUEUED:
             self.dispatcher.dispatch(outcome.job.number, _delay_until(outcome.job.not_before))
         return outcome
@@ -183,11 +197,9 @@ def store_setup_lock(env: dict[str, str]) -> Iterator[None]:
             connection.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
 
 
-def _delay_until(moment: Any) -> float:
+def _delay_until(moment: datetime | None) -> float:
     if moment is None:
         return 0.0
-    from datetime import datetime, timezone
-
     return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())
 
 

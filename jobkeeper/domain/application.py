@@ -141,7 +141,8 @@ class JobKeeper(Application[str]):
         deadline: datetime | None = None,
     ) -> Outcome:
         """Accept a job of a registered kind; it is queued under the next free number."""
-        self.get_user(owner)
+        if not self._exists(user_aggregate_id(owner)):
+            raise InvalidJobError(f"owner {owner!r} is not a user; create the user first")
         params = self.validate_params(kind, params)
         not_before, deadline = _aware(not_before, "not_before"), _aware(deadline, "deadline")
         if deadline is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import falcon
@@ -19,6 +20,7 @@ from jobkeeper.domain.errors import (
 )
 
 log = logging.getLogger(__name__)
+STATUS_LINE = re.compile(r"^[0-9]{3} ")
 
 STATUS_OF: dict[type, tuple[str, str]] = {
     JobNotFoundError: (falcon.HTTP_404, "Job not found"),
@@ -47,16 +49,23 @@ def unexpected_error(
     )
 
 
+def route_not_found(req: falcon.Request, resp: falcon.Response, ex: Exception, params: Any) -> None:
+    """Say which path matched nothing (ids out of range match nothing too)."""
+    raise falcon.HTTPNotFound(title="Not found", description=f"there is nothing at {req.path}")
+
+
 def serialize(req: falcon.Request, resp: falcon.Response, error: falcon.HTTPError) -> None:
     """Write every HTTP error as JSON, whatever the client accepts."""
-    title = error.title or str(error.status)
+    title = STATUS_LINE.sub("", error.title or str(error.status))  # "405 Method Not Allowed"
+    description = error.description or f"{title}: {req.method} {req.path}"
     resp.content_type = falcon.MEDIA_JSON
-    resp.data = orjson.dumps({"title": title, "description": error.description or title})
+    resp.data = orjson.dumps({"title": title, "description": description})
 
 
-def add_error_handling(app: falcon.App) -> None:
+def add_error_handling(app: falcon.App[falcon.Request, falcon.Response]) -> None:
     """Register the catch-all, each domain error's handler, and the JSON error serializer."""
     app.add_error_handler(Exception, unexpected_error)
+    app.add_error_handler(falcon.HTTPRouteNotFound, route_not_found)
     for error_class in STATUS_OF:
         app.add_error_handler(error_class, domain_error)
     app.set_error_serializer(serialize)

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from jobkeeper.domain.application import HistoryEntry
 from jobkeeper.domain.job import Job
 from jobkeeper.domain.lifecycle import Status, allowed_commands
@@ -73,3 +75,8 @@ def plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [plain(v) for v in value]
     return value
+
+
+def to_json(value: object) -> bytes:
+    """`value` as JSON bytes; whatever orjson cannot write natively becomes its string."""
+    return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS)

@@ -32,6 +32,11 @@ def read_body(req: falcon.Request, model: type[M], max_body: int) -> M:
 
 def read_query(req: falcon.Request, model: type[M]) -> M:
     """The request's query string, validated against `model`."""
+    repeated = sorted(name for name, value in req.params.items() if isinstance(value, list))
+    if repeated:
+        raise falcon.HTTPBadRequest(
+            title="Invalid query", description=f"{repeated[0]}: give this parameter once"
+        )
     return _validated(model, dict(req.params), "Invalid query")
 
 
@@ -40,7 +45,7 @@ def describe(error: ValidationError) -> str:
     parts = []
     for item in error.errors(include_url=False, include_input=False):
         where = ".".join(str(p) for p in item["loc"]) or "body"
-        parts.append(f"{where}: {item['msg']}")
+        parts.append(f"{where}: {item['msg'].removeprefix('Value error, ')}")
     return "; ".join(parts)
 
 

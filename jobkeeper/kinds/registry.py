@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -35,7 +36,7 @@ class KindRegistry:
             known = ", ".join(sorted(self._kinds))
             raise InvalidJobError(f"unknown kind {name!r}; known kinds: {known}") from None
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Kind]:
         return iter(sorted(self._kinds.values(), key=lambda k: k.name))
 
     def validate(self, name: str, params: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import pytest
 from jobkeeper.bootstrap import store_setup_lock
 from jobkeeper.domain.application import JobKeeper
 from jobkeeper.domain.errors import (
+    InvalidJobError,
     InvalidUserError,
     JobNotFoundError,
     TransitionError,
@@ -93,7 +94,7 @@ def test_job_ids_stay_unique_when_threads_submit_at_once(app: JobKeeper) -> None
 
 
 def test_submit_needs_an_existing_owner(app: JobKeeper) -> None:
-    with pytest.raises(UserNotFoundError):
+    with pytest.raises(InvalidJobError, match="owner 'nobody' is not a user"):
         submit(app, owner="nobody")
 
 

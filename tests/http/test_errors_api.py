@@ -1,0 +1,82 @@
+"""Domain errors map to HTTP once; anything unexpected is a logged JSON 500."""
+
+from __future__ import annotations
+
+import logging
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
+
+import falcon.testing
+import pytest
+
+from jobkeeper.domain.errors import (
+    ConflictError,
+    InvalidJobError,
+    InvalidUserError,
+    JobNotFoundError,
+    TransitionError,
+    UserExistsError,
+    UserNotFoundError,
+)
+from jobkeeper.http.app import create_app
+
+if TYPE_CHECKING:
+    from tests.http.conftest import Api
+
+
+def client_whose_stop_raises(error: Exception) -> falcon.testing.TestClient:
+    def stop(job_id: int, by: str) -> Any:
+        raise error
+
+    service: Any = SimpleNamespace(app=SimpleNamespace(stop=stop, cancel=stop), read=None, kinds=[])
+    service.submit = service.resume = service.restart = stop
+    return falcon.testing.TestClient(create_app(service))
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "title"),
+    [
+        (JobNotFoundError(3), 404, "Job not found"),
+        (UserNotFoundError("ann"), 404, "User not found"),
+        (TransitionError("stop", "succeeded", ("restart",)), 409, "Command not allowed"),
+        (InvalidJobError("bad params"), 400, "Invalid job"),
+        (InvalidUserError("bad name"), 400, "Invalid user"),
+        (UserExistsError("ann"), 409, "User exists"),
+        (ConflictError("job 3 changed while the command was applied"), 409, "Conflict"),
+    ],
+)
+def test_each_domain_error_has_its_status_and_its_message(
+    error: Exception, status: int, title: str
+) -> None:
+    result = client_whose_stop_raises(error).simulate_post("/api/v1/jobs/3/stop")
+    assert result.status_code == status
+    assert result.json == {"title": title, "description": str(error)}
+    assert result.headers["Content-Type"] == "application/json"
+
+
+def test_an_unexpected_error_is_logged_and_answers_json_500(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client = client_whose_stop_raises(RuntimeError("the disk is on fire"))
+    with caplog.at_level(logging.ERROR, logger="jobkeeper.http.errors"):
+        result = client.simulate_post("/api/v1/jobs/3/stop")
+    assert result.status_code == 500
+    assert set(result.json) == {"title", "description"}
+    assert "fire" not in result.json["description"]
+    assert any(r.exc_info and "the disk is on fire" in str(r.exc_info[1]) for r in caplog.records)
+
+
+def test_unknown_paths_answer_json_404_naming_the_path(api: Api) -> None:
+    result = api.client.simulate_get("/api/v1/nothing/here")
+    assert result.status_code == 404
+    assert result.json == {
+        "title": "Not found",
+        "description": "there is nothing at /api/v1/nothing/here",
+    }
+
+
+def test_wrong_methods_answer_json_405(api: Api) -> None:
+    result = api.client.simulate_delete("/api/v1/jobs")
+    assert result.status_code == 405
+    assert set(result.json) == {"title", "description"}
+    assert "GET" in result.headers["Allow"] and "POST" in result.headers["Allow"]

@@ -1,0 +1,221 @@
+"""No input of any shape answers 500: bad bodies, query strings, headers and paths."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import logging
+from typing import TYPE_CHECKING, Any
+
+import falcon.testing
+import orjson
+import pytest
+
+if TYPE_CHECKING:
+    from tests.http.conftest import Api
+
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        (b"{", "Malformed JSON"),
+        (b"", "Missing body"),
+        (b"   \n", "Missing body"),
+        (b"[]", "not list"),
+        (b"null", "not null"),
+        (b"1", "not int"),
+        (b'"sleep"', "not str"),
+        (b"true", "not bool"),
+        (b'{"kind": "sleep", "params": {"seconds": 1e400}}', "Malformed JSON"),
+        (b'{"kind": "sleep", "params": {"seconds": NaN}}', "Malformed JSON"),
+        (b'{"kind": "sl\\ud800eep"}', "Malformed JSON"),
+        (b'{"kind": "sleep"}\xff', "Malformed JSON"),
+        (b'{"kind": "sleep", "params": ' + b"[" * 1100 + b"]" * 1100 + b"}", "Malformed JSON"),
+    ],
+)
+def test_bodies_that_are_not_json_objects_answer_400(api: Api, body: bytes, words: str) -> None:
+    for path in ("/api/v1/jobs", "/api/v1/users"):
+        result = api.client.simulate_post(path, body=body, headers=JSON)
+        assert result.status_code == 400, path
+        assert words in result.json["title"] + result.json["description"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"kind": 5}, "kind"),
+        ({"kind": None}, "kind"),
+        ({"kind": ["sleep"]}, "kind"),
+        ({"kind": ""}, "kind"),
+        ({"kind": "sleep", "params": []}, "params"),
+        ({"kind": "sleep", "params": None}, "params"),
+        ({"kind": "sleep", "params": "seconds=1"}, "params"),
+        ({"kind": "sleep", "params": {"seconds": "1e308"}}, "seconds"),
+        ({"kind": "sleep", "params": {"seconds": 1e308}}, "seconds"),
+        ({"kind": "sleep", "params": {"seconds": 10**30}}, "seconds"),
+        ({"kind": "sleep", "params": {"seconds": 18446744073709551615}}, "seconds"),
+        ({"kind": "primes", "params": {"limit": -(2**63)}}, "limit"),
+        ({"kind": "sleep", "params": {"seconds": 1}, "name": 5}, "name"),
+        ({"kind": "sleep", "params": {"seconds": 1}, "name": "n" * 201}, "name"),
+        ({"kind": "sleep", "params": {"seconds": 1}, "owner": 5}, "owner"),
+        ({"kind": "sleep", "params": {"seconds": 1}, "owner": ""}, "owner"),
+        ({"kind": "sleep", "params": {"seconds": 1}, "owner": "ünï"}, "owner"),
+        ({"kind": "sleep", "params": {"seconds": 1}, "deadline": [2030]}, "deadline"),
+        ({"kind": "sleep", "params": {"seconds": 1}, "priority": 1}, "priority"),
+        ({"kind": "ßleep 🚀", "params": {"seconds": 1}}, "unknown kind"),
+        ({"kind": "sleep", "params": {"seconds": 1, "\u0000": 1}}, "params"),
+    ],
+)
+def test_wrong_types_and_values_answer_400_naming_the_field(
+    api: Api, body: dict[str, object], field: str
+) -> None:
+    result = api.client.simulate_post("/api/v1/jobs", json=body)
+    assert result.status_code == 400
+    assert field in result.json["description"]
+
+
+def test_unicode_names_are_kept(api: Api) -> None:
+    job = api.submit(kind="sleep", params={"seconds": 0.05}, name="名前 🚀 \u0000 end")
+    assert api.job(job["id"])["name"] == "名前 🚀 \u0000 end"
+    api.wait_for_status(job["id"], "succeeded")
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/xml",
+        "multipart/form-data; boundary=x",
+    ],
+)
+def test_non_json_content_types_answer_415(api: Api, content_type: str) -> None:
+    for path in ("/api/v1/jobs", "/api/v1/users"):
+        result = api.client.simulate_post(
+            path, body=b'{"name": "x"}', headers={"Content-Type": content_type}
+        )
+        assert result.status_code == 415, path
+        assert "application/json" in result.json["description"]
+
+
+def test_json_with_a_charset_or_without_a_content_type_is_accepted(api: Api) -> None:
+    body = orjson.dumps({"kind": "sleep", "params": {"seconds": 0.05}})
+    for headers in ({"Content-Type": "application/json; charset=utf-8"}, {}):
+        result = api.client.simulate_post("/api/v1/jobs", body=body, headers=headers)
+        assert result.status_code == 201
+        api.wait_for_status(result.json["id"], "succeeded")
+
+
+def test_bodies_over_the_limit_answer_413(api: Api) -> None:
+    body = orjson.dumps({"kind": "sleep", "params": {"seconds": 1}, "name": "n" * api.MAX_BODY})
+    for path in ("/api/v1/jobs", "/api/v1/users"):
+        result = api.client.simulate_post(path, body=body, headers=JSON)
+        assert result.status_code == 413
+        assert str(api.MAX_BODY) in result.json["description"]
+
+
+class CountingStream(io.BytesIO):
+    """A request body that remembers how many bytes the app asked for."""
+
+    asked = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        self.asked += size if size is not None and size >= 0 else 10**9
+        return super().read(size)
+
+
+def raw_post(api: Api, stream: CountingStream, **environ: object) -> tuple[str, bytes]:
+    """POST /jobs straight through WSGI, with the environ (and body stream) given."""
+    env = falcon.testing.create_environ("/api/v1/jobs", method="POST", headers=JSON)
+    env.pop("CONTENT_LENGTH", None)
+    env.update({"wsgi.input": stream, **environ})
+    answer: list[str] = []
+
+    def start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+        answer.append(status)
+
+    body = b"".join(api.client.app(env, start_response))
+    return answer[0], body
+
+
+def test_an_announced_oversized_body_is_refused_without_reading_it(api: Api) -> None:
+    stream = CountingStream(b"{}")
+    status, body = raw_post(api, stream, CONTENT_LENGTH=str(10**12))
+    assert status.startswith("413") and stream.asked == 0
+    assert orjson.loads(body)["title"] == "Body too large"
+
+
+def test_a_chunked_body_is_read_only_to_the_limit(api: Api) -> None:
+    stream = CountingStream(b"[" + b" " * (10 * api.MAX_BODY) + b"]")
+    status, _ = raw_post(api, stream, **{"wsgi.input_terminated": True})
+    assert status.startswith("413") and stream.asked <= api.MAX_BODY + 1
+
+
+def test_a_chunked_body_within_the_limit_is_accepted(api: Api) -> None:
+    body = orjson.dumps({"kind": "sleep", "params": {"seconds": 0.05}})
+    status, answer = raw_post(api, CountingStream(body), **{"wsgi.input_terminated": True})
+    assert status.startswith("201")
+    api.wait_for_status(orjson.loads(answer)["id"], "succeeded")
+
+
+def test_a_malformed_content_length_answers_400(api: Api) -> None:
+    status, body = raw_post(api, CountingStream(b"{}"), CONTENT_LENGTH="lots")
+    assert status.startswith("400")
+    assert "Content-Length" in orjson.loads(body)["description"]
+
+
+@pytest.mark.parametrize(
+    "job_id", ["0", "-1", str(2**53 + 1), "9" * 10000, "1e3", "0x10", "%20" + "1", "%00", "1.0"]
+)
+def test_job_ids_out_of_range_or_not_integers_answer_404(api: Api, job_id: str) -> None:
+    for suffix in ("", "/logs", "/history", "/stream", "/stop"):
+        path = f"/api/v1/jobs/{job_id}{suffix}"
+        method = "POST" if suffix == "/stop" else "GET"
+        result = api.client.simulate_request(method, path)
+        assert result.status_code == 404, path
+        assert set(result.json) == {"title", "description"}
+
+
+def test_the_largest_id_is_looked_up_and_not_found(api: Api) -> None:
+    result = api.client.simulate_get(f"/api/v1/jobs/{2**53}")
+    assert result.status_code == 404 and result.json["title"] == "Job not found"
+
+
+def test_repeated_query_parameters_answer_400(api: Api) -> None:
+    result = api.client.simulate_get("/api/v1/jobs", query_string="limit=1&limit=2")
+    assert result.status_code == 400 and "limit" in result.json["description"]
+
+
+def test_unknown_query_parameters_are_ignored(api: Api) -> None:
+    assert api.client.simulate_get("/api/v1/jobs", query_string="_=123&x=%00").status_code == 200
+
+
+PATHS = [
+    "/api/v1/jobs", "/api/v1/jobs/running", "/api/v1/jobs/finished", "/api/v1/jobs/99999999",
+    "/api/v1/jobs/99999999/stop", "/api/v1/jobs/99999999/resume", "/api/v1/jobs/99999999/cancel",
+    "/api/v1/jobs/99999999/restart", "/api/v1/jobs/99999999/logs",
+    "/api/v1/jobs/99999999/history", "/api/v1/jobs/99999999/stream", "/api/v1/logs",
+    "/api/v1/users", "/api/v1/users/nobody", "/api/v1/users/nobody/jobs", "/api/v1/kinds",
+    "/healthz", "/api/v1/users/%ED%A0%80", "/api/v1/users/%FF/jobs",
+]  # fmt: skip
+QUERIES = [
+    "", "limit=-1", "limit=1e9", "limit=%00", "after=NaN", "cursor=%FF%FE", "version=[]",
+    "status=null", "owner=" + "ü" * 300, "position=99999999999999999999999", "limit",
+    "a[b]=c&&&==", "owner=%00", "status=%00", "cursor=%00", "after=1&after=2",
+    "version=" + "9" * 5000,
+]  # fmt: skip
+BODIES = [b"", b"{", b"[]", b"null", b'{"kind": {}}', b'{"name": []}', b"\xff\xfe", b"{}" * 10]
+
+
+def test_no_request_of_any_shape_answers_500(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR, logger="jobkeeper.http.errors"):
+        for path, query, method in itertools.product(PATHS, QUERIES, ["GET", "POST", "PUT"]):
+            for body in BODIES if method != "GET" else [b""]:
+                result = api.client.simulate_request(
+                    method, path, query_string=query, body=body, headers=JSON
+                )
+                assert result.status_code < 500, (method, path, query, body)
+                assert set(result.json) >= {"title"} or result.status_code < 300
+    assert not caplog.records
