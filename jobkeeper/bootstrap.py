@@ -14,7 +14,10 @@ from typing import Any
 import dramatiq
 import pykka
 
-from jobkeeper.actors.host import JobHost, poke_listener
+from eventsourcing.utils import get_topic
+
+from jobkeeper.actors import liveness
+from jobkeeper.actors.host import STOP_TOPICS, JobHost, poke, poke_listener
 from jobkeeper.actors.job_actor import RunSettings
 from jobkeeper.dispatch.broker import open_broker
 from jobkeeper.dispatch.tasks import Dispatcher
@@ -22,6 +25,7 @@ from jobkeeper.domain.application import JobKeeper, Outcome
 from jobkeeper.domain.job import SYSTEM
 from jobkeeper.domain.lifecycle import LIVE, Status
 from jobkeeper.kinds.registry import KindRegistry, default_registry
+from jobkeeper.projections.feed import Feed, TopicFeed, WakeFeed
 from jobkeeper.projections.projection import READ_MODELS, ViewRunner, Views
 from jobkeeper.projections.queries import ReadSide
 from jobkeeper.projections.store import open_view_store
@@ -56,26 +60,44 @@ class Runtime:
         self.kinds = kinds or default_registry()
         with store_setup_lock(settings.store_env()):
             self.app = JobKeeper(settings.store_env(), validate_params=self.kinds.validate)
-            self.view_store = open_view_store(settings.views_env(), READ_MODELS)
+            self.view_store = open_view_store(
+                settings.views_env(), READ_MODELS, side_tables=(liveness,)
+            )
+        self.feeds: list[Feed] = []
         self.view_runner: ViewRunner | None = None
         if run_views:
             self.view_runner = ViewRunner(self.app, Views(self.view_store))
             self.app.add_listener(self.view_runner.wake)
+            self.feeds.append(WakeFeed(self.app, self.view_runner.wake))
         waiter = self.view_runner.wait if self.view_runner else None
         self.read = ReadSide(self.view_store, self.app.name, waiter)
-        self.broker = open_broker(settings.broker_url)
-        self.dispatcher = Dispatcher(self.broker)
+        self.broker = open_broker(settings.broker_url, namespace=settings.queue)
+        self.dispatcher = Dispatcher(self.broker, queue=settings.queue)
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.host: pykka.ActorRef[Any] | None = None
         self.worker: dramatiq.Worker | None = None
+        self.liveness: liveness.Liveness | None = None
 
     def start(self) -> None:
         """Catch up the views, make sure `admin` exists, recover jobs, start working."""
         if self.view_runner is not None:
             self.view_runner.start()
         self.app.ensure_user(ADMIN, role="admin")
-        if not self.run_jobs:
-            return
+        if self.run_jobs:
+            self._start_jobs()
+        for feed in self.feeds:
+            feed.start()
+
+    def _start_jobs(self) -> None:
+        self.liveness = liveness.Liveness(
+            self.app,
+            self.view_store,
+            self.read,
+            worker_id=self.worker_id,
+            timeout=self.settings.worker_timeout,
+            dispatch=self.dispatcher.dispatch,
+        )
+        self.liveness.start()
         self.host = JobHost.start(
             self.app,
             self.kinds,
@@ -86,8 +108,12 @@ class Runtime:
                 poll_interval=self.settings.poll_interval,
             ),
             dispatch=self.dispatcher.dispatch,
+            lease_valid=self.liveness.lease_valid,
         )
         self.app.add_listener(poke_listener(self.host))
+        host_ref = self.host
+        topics = [get_topic(t) for t in STOP_TOPICS]
+        self.feeds.append(TopicFeed(self.app, topics, lambda job: poke(host_ref, job)))
         host = self.host.proxy()
         self.dispatcher.launch = lambda job_id: host.launch(job_id).get(timeout=ASK_TIMEOUT)
         if self.settings.embedded_broker:
@@ -162,6 +188,11 @@ class Runtime:
             self.worker.stop(timeout=int(timeout * 1000))
         if self.host is not None:
             self.host.stop(timeout=5)
+        if self.liveness is not None:
+            self.liveness.stop()
+            self.liveness.forget()
+        for feed in self.feeds:
+            feed.stop()
         self.broker.close()
         if self.view_runner is not None:
             self.view_runner.stop()

@@ -53,9 +53,7 @@ def _parser() -> Parser:
     serve.add_argument(
         "--max-running", type=_number(1), help="jobs run at once (JOBKEEPER_MAX_RUNNING, 32)"
     )
-    serve.add_argument(
-        "--threads", type=_number(1), help="request threads (JOBKEEPER_THREADS, 32)"
-    )
+    serve.add_argument("--threads", type=_number(1), help="request threads (JOBKEEPER_THREADS, 32)")
     serve.add_argument(
         "--log-level",
         type=str.lower,
@@ -140,6 +138,10 @@ def _configure_logging(level: str) -> None:
         format="%(asctime)s [%(process)d] [%(levelname)s] %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if level.lower() != "debug":  # the broker's start and stop notices are noise here
+        logging.getLogger("dramatiq").setLevel(
+            max(logging.WARNING, logging.getLevelName(level.upper()))
+        )
 
 
 def _safe_url(url: str) -> str:
@@ -149,4 +151,3 @@ def _safe_url(url: str) -> str:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
     return urlunsplit(parts._replace(netloc=netloc))
-

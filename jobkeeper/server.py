@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from gunicorn.app.base import BaseApplication
+from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
 
 from jobkeeper.settings import Settings
 
@@ -139,6 +139,10 @@ class EmbeddedServer(BaseApplication):  # type: ignore[misc]
         runtime, self.runtime = self.runtime, None
         if runtime is None:
             return
+        # A second Ctrl-C (or the master's SIGQUIT) would raise SystemExit in the middle of
+        # the checkpointing; the master still kills the worker after GRACEFUL seconds.
+        for number in (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM):
+            signal.signal(number, signal.SIG_IGN)
         log.info("closing: checkpointing live jobs and handing them back")
         try:
             runtime.close(timeout=CLOSE)

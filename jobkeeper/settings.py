@@ -28,6 +28,8 @@ class Settings:
     poll_interval: float = 1.0
     max_body: int = 1024 * 1024
     log_level: str = "info"
+    queue: str = "jobkeeper"  # broker queue name, and the Redis key namespace
+    worker_timeout: float = 30.0  # a worker silent this long has lost its jobs
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -35,6 +37,8 @@ class Settings:
         env = os.environ if env is None else env
         values: dict[str, object] = {}
         for field in fields(cls):
+            if overrides.get(field.name) is not None:
+                continue  # a flag wins over the environment
             raw = env.get(f"JOBKEEPER_{field.name.upper()}")
             if raw is not None and raw != "":
                 values[field.name] = _parse(field.name, raw, type(getattr(cls(), field.name)))
@@ -48,9 +52,11 @@ class Settings:
         for name in ("port", "threads", "max_running", "max_body"):
             if int(getattr(self, name)) < (0 if name == "port" else 1):
                 raise SettingsError(f"JOBKEEPER_{name.upper()} must be a positive number")
-        for name in ("checkpoint_interval", "poll_interval"):
+        for name in ("checkpoint_interval", "poll_interval", "worker_timeout"):
             if float(getattr(self, name)) <= 0:
                 raise SettingsError(f"JOBKEEPER_{name.upper()} must be more than 0 seconds")
+        if not self.queue.replace("-", "").replace("_", "").replace(".", "").isalnum():
+            raise SettingsError("JOBKEEPER_QUEUE may hold letters, digits, '-', '_' and '.'")
         self.store_env()
 
     @property

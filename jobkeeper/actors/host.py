@@ -58,8 +58,10 @@ class JobHost(pykka.ThreadingActor):
         max_running: int,
         settings: RunSettings,
         dispatch: Dispatch,
+        lease_valid: Callable[[], bool] = lambda: True,
     ) -> None:
         super().__init__()
+        self.lease_valid = lease_valid
         self.app, self.kinds, self.worker_id = app, kinds, worker_id
         self.max_running, self.settings, self.dispatch = max_running, settings, dispatch
         self.live: dict[int, tuple[str, pykka.ActorRef[Any]]] = {}
@@ -69,6 +71,8 @@ class JobHost(pykka.ThreadingActor):
         """Start a queued job here, unless it is not queued, not due, or there is no room."""
         if self.leaving:
             return LaunchResult("busy", 1.0, "this worker is shutting down")
+        if not self.lease_valid():
+            return LaunchResult("busy", 1.0, "this worker cannot record its heartbeat")
         job = self.app.get_job(job_id)
         if job.status is not Status.QUEUED:
             return LaunchResult("skipped", reason=f"job is {job.status}")
@@ -92,7 +96,9 @@ class JobHost(pykka.ThreadingActor):
         except (DomainError, ConflictError) as error:
             return LaunchResult("skipped", reason=f"another run won: {error}")
         on_exit = self._on_exit
-        ref = JobActor.start(self.app, started, kind, run_id, self.settings, on_exit)
+        ref = JobActor.start(
+            self.app, started, kind, run_id, self.settings, on_exit, self.lease_valid
+        )
         self.live[job_id] = (run_id, ref)
         return LaunchResult("started")
 
@@ -140,13 +146,22 @@ def _tell(ref: pykka.ActorRef[Any], message: Any) -> None:
         ref.tell(message)
 
 
+def poke(host: pykka.ActorRef[Any], originator_id: str) -> None:
+    """Tell the host that job `originator_id` has a new stop or cancel request."""
+    if originator_id.startswith("job-"):
+        _tell(host, PokeJob(int(originator_id.removeprefix("job-"))))
+
+
+STOP_TOPICS = (Job.StopRequested, Job.CancelRequested)
+
+
 def poke_listener(host: pykka.ActorRef[Any]) -> Callable[[list[Recording[str]]], None]:
     """A listener on saves that pokes the host when a job gets a stop or cancel request."""
 
     def listen(recordings: list[Recording[str]]) -> None:
         for recording in recordings:
             event = recording.domain_event
-            if isinstance(event, (Job.StopRequested, Job.CancelRequested)):
-                _tell(host, PokeJob(int(event.originator_id.removeprefix("job-"))))
+            if isinstance(event, STOP_TOPICS):
+                poke(host, event.originator_id)
 
     return listen

@@ -23,6 +23,7 @@ from jobkeeper.kinds.kind import Kind, Step
 log = logging.getLogger(__name__)
 
 LINES_PER_FLUSH = 500
+LEASE_WAIT = 0.1
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,10 @@ class JobActor(pykka.ThreadingActor):
         run_id: str,
         settings: RunSettings,
         on_exit: Callable[[int, str], None],
+        lease_valid: Callable[[], bool] = lambda: True,
     ) -> None:
         super().__init__()
+        self.lease_valid = lease_valid
         self.app, self.job_id, self.run_id = app, job.number, run_id
         self.kind, self.settings, self.on_exit = kind, settings, on_exit
         self.deadline = job.deadline
@@ -71,6 +74,7 @@ class JobActor(pykka.ThreadingActor):
         self.steps: Generator[Step, None, Any] | None = None
         self.last_flush = self.last_look = time.monotonic()
         self.poked = False
+        self.ended = False  # the run's last event is recorded; take no further step
 
     def on_start(self) -> None:
         self.steps = self.kind.run(self.context)
@@ -90,6 +94,8 @@ class JobActor(pykka.ThreadingActor):
         self.on_exit(self.job_id, self.run_id)
 
     def on_receive(self, message: Any) -> Any:
+        if self.ended:
+            return None
         try:
             if isinstance(message, Advance):
                 self._advance()
@@ -99,9 +105,20 @@ class JobActor(pykka.ThreadingActor):
                 self._finish(lambda lines: self._leave(message.reason, lines))
         except StaleRunError:
             log.info("job %s: run %s no longer owns the job; leaving it", self.job_id, self.run_id)
-            self.stop()
+            self._end()
+        return None
+
+    def _end(self) -> None:
+        self.ended = True
+        self.stop()
 
     def _advance(self) -> None:
+        if not self.lease_valid():
+            # This worker could not prove it is alive: another may take the job over, so
+            # take no step until the lease is back (or the run is fenced off).
+            time.sleep(LEASE_WAIT)
+            self.actor_ref.tell(Advance())
+            return
         if self._looked_and_ended():
             return
         assert self.steps is not None
@@ -157,7 +174,7 @@ class JobActor(pykka.ThreadingActor):
             self._finish(lambda lines: self.app.complete_cancel(self.job_id, self.run_id, lines))
             return True
         if status is not Status.RUNNING:
-            self.stop()  # someone else ended this run
+            self._end()  # someone else ended this run
             return True
         return False
 
@@ -181,7 +198,7 @@ class JobActor(pykka.ThreadingActor):
             record(self.context.take_lines(LINES_PER_FLUSH))
         except DomainError as error:
             log.info("job %s: could not end run %s: %s", self.job_id, self.run_id, error)
-        self.stop()
+        self._end()
 
     def _succeed(self, result: Any, lines: tuple[dict[str, str], ...]) -> None:
         try:

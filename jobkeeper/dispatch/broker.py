@@ -13,21 +13,19 @@ class BrokerURLError(ValueError):
 
 
 def open_broker(url: str, namespace: str = "jobkeeper") -> dramatiq.Broker:
-    """The dramatiq broker that `url` names."""
+    """The dramatiq broker that `url` names; Redis keys live under `namespace`."""
     scheme = urlparse(url).scheme
     if scheme == "memory":
-        broker: dramatiq.Broker = StubBroker()
-    elif scheme in ("redis", "rediss"):
+        return StubBroker()
+    if scheme in ("redis", "rediss"):
         from dramatiq.brokers.redis import RedisBroker
 
-        broker = RedisBroker(url=url, namespace=namespace)
-    elif scheme in ("amqp", "amqps"):
+        return RedisBroker(url=url, namespace=namespace)
+    if scheme in ("amqp", "amqps"):
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
-        broker = RabbitmqBroker(url=url)
-    else:
-        raise BrokerURLError(
-            f"broker URL {url!r} is not supported; use memory://, redis://host:port/db "
-            "or amqp://user:password@host:port/"
-        )
-    return broker
+        return RabbitmqBroker(url=url)
+    raise BrokerURLError(
+        f"broker URL {url!r} is not supported; use memory://, redis://host:6379/0 "
+        "or amqp://user:password@host:5672/"
+    )

@@ -21,7 +21,7 @@ tables = ("jobs",)
 COLUMNS = (
     "id", "owner", "kind", "name", "params", "status", "phase", "progress", "attempt",
     "checkpoint", "created_at", "started_at", "finished_at", "result", "error",
-    "not_before", "deadline", "log_count", "version", "updated_at",
+    "not_before", "deadline", "log_count", "version", "updated_at", "worker",
 )  # fmt: skip
 JSON_COLUMNS = frozenset({"params", "checkpoint", "result"})
 TIME_COLUMNS = frozenset({"created_at", "started_at", "finished_at", "not_before", "deadline", "updated_at"})
@@ -35,7 +35,7 @@ def create_statements(t: dict[str, str]) -> list[str]:
             progress DOUBLE PRECISION NOT NULL, attempt INTEGER NOT NULL, checkpoint TEXT,
             created_at TEXT NOT NULL, started_at TEXT, finished_at TEXT, result TEXT, error TEXT,
             not_before TEXT, deadline TEXT, log_count INTEGER NOT NULL,
-            version INTEGER NOT NULL, updated_at TEXT NOT NULL)""",
+            version INTEGER NOT NULL, updated_at TEXT NOT NULL, worker TEXT)""",
         f"CREATE INDEX IF NOT EXISTS view_jobs_status ON {t['jobs']} (status, id)",
         f"CREATE INDEX IF NOT EXISTS view_jobs_phase ON {t['jobs']} (phase, id)",
         f"CREATE INDEX IF NOT EXISTS view_jobs_owner ON {t['jobs']} (owner, id)",
@@ -82,7 +82,7 @@ def _to_row(job: Job) -> tuple[Any, ...]:
         "created_at": job.created_at, "started_at": job.started_at,
         "finished_at": job.finished_at, "result": job.result, "error": job.error,
         "not_before": job.not_before, "deadline": job.deadline, "log_count": job.log_count,
-        "version": job.version, "updated_at": job.modified_on,
+        "version": job.version, "updated_at": job.modified_on, "worker": job.worker,
     }  # fmt: skip
     return tuple(_encode(c, values[c]) for c in COLUMNS)
 
@@ -98,7 +98,8 @@ def _to_job(row: Row) -> Job:
         checkpoint=values["checkpoint"], created_at=values["created_at"],
         started_at=values["started_at"], finished_at=values["finished_at"],
         result=values["result"], error=row["error"], not_before=values["not_before"],
-        deadline=values["deadline"], log_count=row["log_count"], run_id=None, worker=None,
+        deadline=values["deadline"], log_count=row["log_count"], run_id=None,
+        worker=row["worker"],
     )  # fmt: skip
     return job
 

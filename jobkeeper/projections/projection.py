@@ -95,6 +95,14 @@ class ViewRunner:
                 self._advanced.notify_all()
             return len(notifications)
 
+    def _reload_position(self) -> None:
+        try:
+            with self._applying, self._advanced:
+                self._position = self.views.view.position(self.app.name)
+                self._advanced.notify_all()
+        except Exception:
+            log.exception("could not read the views' position")
+
     def wake(self, *_: Any) -> None:
         """Tell the runner there is something new to read."""
         self._wake.set()
@@ -131,6 +139,7 @@ class ViewRunner:
             except Exception:
                 log.exception("could not apply events to the views; retrying")
                 self._stopping.wait(1.0)
+                self._reload_position()  # another runner may have applied them
                 continue
             if applied == 0:
                 self._wake.wait(self.poll_interval)

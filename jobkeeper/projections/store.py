@@ -63,15 +63,25 @@ class Database:
         return rows[0] if rows else None
 
 
+class SideTable(Protocol):
+    """A table kept beside the views that events do not fill (and a replay leaves alone)."""
+
+    tables: tuple[str, ...]
+
+    def create_statements(self, t: dict[str, str]) -> list[str]: ...
+
+
 class ViewStore:
     """Mixin for a tracking recorder that also holds the read models' tables."""
 
     read_models: tuple[ReadModel, ...] = ()
+    side_tables: tuple[SideTable, ...] = ()
     postgres = False
     datastore: Any
 
     def table_names(self) -> dict[str, str]:
-        names = {name: f"view_{name}" for model in self.read_models for name in model.tables}
+        models: tuple[SideTable, ...] = self.read_models + self.side_tables
+        names = {name: f"view_{name}" for model in models for name in model.tables}
         if self.postgres:
             schema = self.datastore.schema
             names = {k: f'"{schema}"."{v}"' for k, v in names.items()}
@@ -79,7 +89,8 @@ class ViewStore:
 
     def view_statements(self) -> list[str]:
         t = self.table_names()
-        return [s for model in self.read_models for s in model.create_statements(t)]
+        models: tuple[SideTable, ...] = self.read_models + self.side_tables
+        return [s for model in models for s in model.create_statements(t)]
 
     def apply_batch(self, events: Sequence[tuple[int, Any]], tracking: Tracking) -> None:
         """Apply `events` to every read model and record `tracking`, all or nothing."""
@@ -95,11 +106,17 @@ class ViewStore:
         with self.datastore.transaction(commit=False) as cursor:
             yield Database(cursor, self.table_names(), self.postgres)
 
+    @contextmanager
+    def writing(self) -> Iterator[Database]:
+        """A database handle whose writes commit together (for side tables only)."""
+        with self.datastore.transaction(commit=True) as cursor:
+            yield Database(cursor, self.table_names(), self.postgres)
+
     def drop(self, application_name: str) -> None:
         """Empty every view table and forget the position, so a replay starts from 0."""
         with self.datastore.transaction(commit=True) as cursor:
             db = Database(cursor, self.table_names(), self.postgres)
-            for name in self.table_names():
+            for name in (name for model in self.read_models for name in model.tables):
                 db.execute(f"DELETE FROM {{{name}}}")
             db.execute(
                 self._tracking_table() + " WHERE application_name = ?", (application_name,)
@@ -145,12 +162,17 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
         return f'DELETE FROM "{self.datastore.schema}"."{self.tracking_table_name}"'
 
 
-def open_view_store(env: dict[str, str], read_models: tuple[ReadModel, ...]) -> ViewStore:
+def open_view_store(
+    env: dict[str, str],
+    read_models: tuple[ReadModel, ...],
+    side_tables: tuple[SideTable, ...] = (),
+) -> ViewStore:
     """Build the view store that `env` selects (PERSISTENCE_MODULE and its keys)."""
     factory = InfrastructureFactory.construct(Environment("jobkeeper_views", env))
     postgres = env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres"
     base = PostgresViewStore if postgres else SQLiteViewStore
-    store_class = type(base.__name__, (base,), {"read_models": read_models})
+    attributes = {"read_models": read_models, "side_tables": side_tables}
+    store_class = type(base.__name__, (base,), attributes)
     store = factory.tracking_recorder(store_class)  # type: ignore[type-var]
     assert isinstance(store, ViewStore)
     return store

@@ -7,7 +7,6 @@ import threading
 from collections import Counter
 
 from jobkeeper.bootstrap import Runtime
-from jobkeeper.dispatch.tasks import QUEUE
 from jobkeeper.domain.errors import TransitionError
 from jobkeeper.domain.lifecycle import TERMINAL
 from tests.conftest import wait_for_status, wait_until
@@ -19,7 +18,7 @@ def test_the_run_message_is_done_while_the_long_job_still_runs(runtime: Runtime)
         kind="sleep", params={"seconds": 60, "step": 0.05}, owner="admin", by="admin"
     ).job.number
     wait_for_status(runtime, job_id, "running")
-    runtime.broker.join(QUEUE, timeout=5000)  # every message acknowledged
+    runtime.broker.join(runtime.settings.queue, timeout=5000)  # every message acknowledged
     assert runtime.app.get_job(job_id).status.value == "running"
     runtime.app.cancel(job_id, "admin")
     wait_for_status(runtime, job_id, "cancelled")

@@ -1,0 +1,128 @@
+"""Worker liveness: heartbeats, a lease that fences a silent worker, and the sweeper.
+
+Each worker process records a heartbeat every `timeout / 6` seconds. A worker that cannot
+record one for `timeout / 2` seconds stops taking steps (its lease lapsed); the sweeper, in
+every worker, hands back the live jobs of workers silent for `timeout` seconds. The lease
+lapses well before any sweeper acts, so a lost worker never runs a step alongside the worker
+that took its job over; the run fence on every event catches anything that slips through.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from jobkeeper.domain.application import JobKeeper
+from jobkeeper.domain.errors import DomainError
+from jobkeeper.domain.lifecycle import LIVE
+from jobkeeper.projections.queries import ReadSide
+from jobkeeper.projections.store import ViewStore
+
+log = logging.getLogger(__name__)
+
+tables = ("workers",)
+
+
+def create_statements(t: dict[str, str]) -> list[str]:
+    return [
+        f"CREATE TABLE IF NOT EXISTS {t['workers']} ("
+        "worker_id TEXT PRIMARY KEY, seen_at DOUBLE PRECISION NOT NULL)"
+    ]
+
+
+class Liveness:
+    """This worker's heartbeat and lease, and the sweeper of lost workers' jobs."""
+
+    def __init__(
+        self,
+        app: JobKeeper,
+        store: ViewStore,
+        read: ReadSide,
+        *,
+        worker_id: str,
+        timeout: float,
+        dispatch: Callable[[int, float], None],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.app, self.store, self.read = app, store, read
+        self.worker_id, self.timeout, self.dispatch, self.clock = worker_id, timeout, dispatch, clock
+        self.interval = timeout / 6
+        self._lease_until = time.monotonic() + timeout / 2
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def lease_valid(self) -> bool:
+        """Whether this worker has recently proved it is alive and may take steps."""
+        return time.monotonic() < self._lease_until
+
+    def beat(self) -> None:
+        """Record that this worker is alive now, and extend its lease."""
+        started = time.monotonic()
+        with self.store.writing() as db:
+            db.execute(
+                "INSERT INTO {workers} (worker_id, seen_at) VALUES (?, ?) "
+                "ON CONFLICT (worker_id) DO UPDATE SET seen_at = excluded.seen_at",
+                (self.worker_id, self.clock()),
+            )
+        self._lease_until = started + self.timeout / 2
+
+    def forget(self) -> None:
+        """Remove this worker's heartbeat (it is leaving with nothing live)."""
+        with self.store.writing() as db:
+            db.execute("DELETE FROM {workers} WHERE worker_id = ?", (self.worker_id,))
+
+    def sweep(self) -> list[int]:
+        """Hand back the live jobs of silent workers; returns their ids."""
+        with self.store.reading() as db:
+            seen = {r["worker_id"]: r["seen_at"] for r in db.all("SELECT * FROM {workers}")}
+        now = self.clock()
+        cutoff = now - self.timeout
+        handed_back = []
+        for row in self.read.jobs(phase="active", limit=10**9):
+            worker = row["worker"]
+            if worker is None or worker == self.worker_id or seen.get(worker, 0.0) > cutoff:
+                continue
+            if self._hand_back(row["id"], worker):
+                handed_back.append(row["id"])
+        with self.store.writing() as db:  # long-gone workers
+            db.execute("DELETE FROM {workers} WHERE seen_at < ?", (now - 20 * self.timeout,))
+        return handed_back
+
+    def _hand_back(self, job_id: int, worker: str) -> bool:
+        job = self.app.get_job(job_id)
+        if job.status not in LIVE or job.worker != worker or job.run_id is None:
+            return False
+        reason = f"worker {worker} was lost: no heartbeat for {self.timeout:g} s"
+        try:
+            outcome = self.app.requeue(job_id, job.run_id, reason)
+        except DomainError:
+            return False  # its run moved on meanwhile
+        log.warning("job %s: %s; handed back", job_id, reason)
+        if outcome.job.status.value == "queued":
+            self.dispatch(job_id, 0.0)
+        return True
+
+    def start(self) -> None:
+        """Beat now, then beat and sweep in the background."""
+        self.beat()
+        self._thread = threading.Thread(target=self._run, name="liveness", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self.interval):
+            try:
+                self.beat()
+            except Exception:
+                log.exception("could not record this worker's heartbeat")
+                continue
+            try:
+                self.sweep()
+            except Exception:
+                log.exception("could not look for lost workers")
