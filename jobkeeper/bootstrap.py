@@ -96,6 +96,7 @@ class Runtime:
             worker_id=self.worker_id,
             timeout=self.settings.worker_timeout,
             dispatch=self.dispatcher.dispatch,
+            has_room=self._host_has_room,
         )
         self.liveness.start()
         self.host = JobHost.start(
@@ -120,6 +121,11 @@ class Runtime:
             self.recover()
         self.worker = dramatiq.Worker(self.broker, worker_threads=4)
         self.worker.start()
+
+    def _host_has_room(self) -> bool:
+        if self.host is None:
+            return False
+        return bool(self.host.proxy().has_room().get(timeout=ASK_TIMEOUT))
 
     def recover(self) -> list[int]:
         """Hand back jobs left live by a process that is gone, and dispatch every queued job.
@@ -226,6 +232,39 @@ def store_setup_lock(env: dict[str, str]) -> Iterator[None]:
             yield
         finally:
             connection.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
+
+
+class ServiceError(RuntimeError):
+    """Raised when the database or the broker cannot be reached; the message is one line."""
+
+
+def check_services(settings: Settings) -> None:
+    """Connect to the database and the broker the settings name, or raise ServiceError."""
+    env = settings.store_env()
+    if env["PERSISTENCE_MODULE"] == "eventsourcing.postgres":
+        import psycopg
+
+        try:
+            psycopg.connect(
+                dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"],
+                port=env["POSTGRES_PORT"], user=env["POSTGRES_USER"],
+                password=env["POSTGRES_PASSWORD"], connect_timeout=5,
+            ).close()  # fmt: skip
+        except psycopg.Error as error:
+            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise ServiceError(f"cannot reach the database: {first}") from None
+    broker = open_broker(settings.broker_url, namespace=settings.queue)
+    try:
+        ping = getattr(broker, "client", None)
+        if ping is not None:
+            ping.ping()
+        elif hasattr(broker, "connection"):
+            broker.connection  # noqa: B018  (opens the AMQP connection)
+    except Exception as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ServiceError(f"cannot reach the broker {settings.broker_url}: {first}") from None
+    finally:
+        broker.close()
 
 
 def _delay_until(moment: datetime | None) -> float:

@@ -1,9 +1,10 @@
-"""The `jobkeeper` command: `serve` runs the embedded service (more subcommands to come)."""
+"""The `jobkeeper` command: `serve` (everything in one process), or `api`, `worker` and `projector`."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -61,8 +62,44 @@ def _parser() -> Parser:
         "debug adds gunicorn's own messages and the access log",
     )
     serve.set_defaults(handler=_serve)
-    # Later: `api`, `worker`, `projector` and `users` for the scaled mode.
+
+    api = commands.add_parser(
+        "api",
+        help="serve the API only (scaled mode: jobs run in `jobkeeper worker` processes)",
+        description="Serve the API with several gunicorn processes; no jobs run here.",
+    )
+    api.add_argument("--host", help="address to listen on (JOBKEEPER_HOST, 127.0.0.1)")
+    api.add_argument("--port", type=_number(0, 65535), help="port (JOBKEEPER_PORT, 8000)")
+    api.add_argument("--workers", type=_number(1), default=2, help="API processes (2)")
+    api.add_argument("--threads", type=_number(1), help="request threads per process (32)")
+    _log_level_flag(api)
+    api.set_defaults(handler=_api)
+
+    worker = commands.add_parser(
+        "worker",
+        help="run jobs delivered by the broker (scaled mode; start as many as you like)",
+        description="Host job actors and consume the broker until SIGTERM or Ctrl-C.",
+    )
+    worker.add_argument(
+        "--concurrency", type=_number(1), help="jobs run at once (JOBKEEPER_MAX_RUNNING, 32)"
+    )
+    _log_level_flag(worker)
+    worker.set_defaults(handler=_worker)
+
+    projector = commands.add_parser(
+        "projector",
+        help="keep the list views up to date (scaled mode)",
+        description="Follow the event log and keep the views until SIGTERM or Ctrl-C.",
+    )
+    _log_level_flag(projector)
+    projector.set_defaults(handler=_projector)
     return parser
+
+
+def _log_level_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--log-level", type=str.lower, help="debug, info, warning, error or critical (info)"
+    )
 
 
 def _number(low: int, high: int | None = None) -> Callable[[str], int]:
@@ -92,6 +129,7 @@ def _serve(args: argparse.Namespace) -> int:
     )
     _check(settings)
     _configure_logging(settings.log_level)
+    _check_services(settings)
     if settings.database_url:
         where = f"database: {_safe_url(settings.database_url)}"
     else:
@@ -101,6 +139,79 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"jobkeeper listening on {', '.join(urls)} ({where})", flush=True)
 
     return server.serve(settings, on_ready=ready)
+
+
+def _api(args: argparse.Namespace) -> int:
+    from jobkeeper import server
+
+    settings = Settings.from_env(
+        host=args.host, port=args.port, threads=args.threads, log_level=args.log_level
+    )
+    _check(settings)
+    _require_shared_broker(settings, "api")
+    _configure_logging(settings.log_level)
+    _check_services(settings)
+
+    def ready(urls: list[str]) -> None:
+        print(f"jobkeeper api listening on {', '.join(urls)} ({args.workers} processes)", flush=True)
+
+    return server.serve(settings, on_ready=ready, role="api", workers=args.workers)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(max_running=args.concurrency, log_level=args.log_level)
+    _require_shared_broker(settings, "worker")
+    return _run_until_stopped(settings, "worker", run_jobs=True, run_views=False)
+
+
+def _projector(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(log_level=args.log_level)
+    return _run_until_stopped(settings, "projector", run_jobs=False, run_views=True)
+
+
+def _run_until_stopped(settings: Settings, name: str, *, run_jobs: bool, run_views: bool) -> int:
+    """Start a runtime without HTTP and run it until SIGTERM or SIGINT, then close it."""
+    import signal
+    import threading
+
+    from jobkeeper.bootstrap import Runtime
+
+    _configure_logging(settings.log_level)
+    _check_services(settings)
+    stop = threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())
+    runtime = Runtime(settings, run_jobs=run_jobs, run_views=run_views)
+    runtime.start()
+    print(f"jobkeeper {name} running (pid {os.getpid()}, {runtime.worker_id})", flush=True)
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        runtime.close()
+    print(f"jobkeeper {name} stopped", flush=True)
+    return 0
+
+
+def _require_shared_broker(settings: Settings, command: str) -> None:
+    if settings.embedded_broker:
+        raise UsageError(
+            f"`jobkeeper {command}` needs a shared broker: set JOBKEEPER_BROKER_URL to "
+            "redis://host:6379/0 or amqp://user:password@host:5672/ (or use `jobkeeper serve`)"
+        )
+
+
+def _check_services(settings: Settings) -> None:
+    from jobkeeper.bootstrap import ServiceError, check_services
+
+    pika = logging.getLogger("pika")  # it logs each failed attempt with a traceback
+    level, pika.level = pika.level, logging.CRITICAL
+    try:
+        check_services(settings)
+    except ServiceError as error:
+        raise UsageError(str(error)) from None
+    finally:
+        pika.setLevel(max(level, logging.WARNING))
 
 
 def _check(settings: Settings) -> None:

@@ -68,7 +68,8 @@ def probe_address(host: str, port: int) -> None:
 
 
 class EmbeddedServer(BaseApplication):  # type: ignore[misc]
-    """gunicorn running the whole embedded service in one gthread worker."""
+    """gunicorn running the whole embedded service in one gthread worker (role "serve"),
+    or only the API in several worker processes (role "api", scaled mode)."""
 
     def __init__(
         self,
@@ -76,8 +77,11 @@ class EmbeddedServer(BaseApplication):  # type: ignore[misc]
         *,
         app_factory: AppFactory | None = None,
         on_ready: Callable[[list[str]], None] | None = None,
+        role: str = "serve",
+        workers: int = 1,
     ) -> None:
         self.settings, self.on_ready = settings, on_ready
+        self.role, self.workers = role, workers if role == "api" else 1
         self.app_factory = app_factory or create_app
         self.runtime: Runtime | None = None
         self.worker: Any = None
@@ -87,7 +91,7 @@ class EmbeddedServer(BaseApplication):  # type: ignore[misc]
         level = self.settings.log_level.lower()
         options: dict[str, Any] = {
             "bind": [bind_address(self.settings.host, self.settings.port)],
-            "workers": 1,
+            "workers": self.workers,
             "worker_class": "gthread",
             "threads": self.settings.threads,
             "preload_app": False,
@@ -113,15 +117,17 @@ class EmbeddedServer(BaseApplication):  # type: ignore[misc]
         from jobkeeper.bootstrap import Runtime
 
         with _heartbeat(self.worker):
-            self.runtime = Runtime(self.settings)
+            embedded = self.role == "serve"
+            self.runtime = Runtime(self.settings, run_jobs=embedded, run_views=embedded)
             self.runtime.start()
             return self.app_factory(self.runtime, self.settings)
 
     # gunicorn hooks.
 
     def _when_ready(self, arbiter: Any) -> None:
-        for number in IGNORED_MASTER_SIGNALS:
-            signal.signal(number, signal.SIG_IGN)
+        if self.role == "serve":
+            for number in IGNORED_MASTER_SIGNALS:
+                signal.signal(number, signal.SIG_IGN)
         if self.on_ready is not None:
             self.on_ready([str(listener) for listener in arbiter.LISTENERS])
 
@@ -176,13 +182,17 @@ def serve(
     *,
     app_factory: AppFactory | None = None,
     on_ready: Callable[[list[str]], None] | None = None,
+    role: str = "serve",
+    workers: int = 1,
 ) -> int:
     """Run the embedded service until it is stopped.
 
     gunicorn ends both the master and the worker with SystemExit (the worker after its
     `worker_exit` hook); it is left to propagate, so nothing runs after this in the worker.
     """
-    EmbeddedServer(settings, app_factory=app_factory, on_ready=on_ready).run()
+    EmbeddedServer(
+        settings, app_factory=app_factory, on_ready=on_ready, role=role, workers=workers
+    ).run()
     return 0
 
 

@@ -9,6 +9,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 
+BROKER_SCHEMES = ("memory", "redis", "rediss", "amqp", "amqps")
+
+
 class SettingsError(ValueError):
     """Raised when a setting has a value that cannot be used; the message says which and why."""
 
@@ -55,6 +58,11 @@ class Settings:
         for name in ("checkpoint_interval", "poll_interval", "worker_timeout"):
             if float(getattr(self, name)) <= 0:
                 raise SettingsError(f"JOBKEEPER_{name.upper()} must be more than 0 seconds")
+        if urlparse(self.broker_url).scheme not in BROKER_SCHEMES:
+            raise SettingsError(
+                f"JOBKEEPER_BROKER_URL={self.broker_url!r} is not supported; use memory://, "
+                "redis://host:6379/0 or amqp://user:password@host:5672/"
+            )
         if not self.queue.replace("-", "").replace("_", "").replace(".", "").isalnum():
             raise SettingsError("JOBKEEPER_QUEUE may hold letters, digits, '-', '_' and '.'")
         self.store_env()

@@ -6,8 +6,9 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import pytest
 
@@ -39,9 +40,11 @@ def fast_settings(data: Path, **overrides: Any) -> Settings:
 POSTGRES_URL = os.environ.get(
     "JOBKEEPER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
+REDIS_URL = os.environ.get("JOBKEEPER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+RABBITMQ_URL = os.environ.get("JOBKEEPER_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
 
-def service_missing(what: str, error: Exception) -> None:
+def service_missing(what: str, error: Exception) -> NoReturn:
     """Skip a test whose server is not running, unless CI demands every test run."""
     message = f"{what} is not reachable ({error}); start it to run this test"
     if os.environ.get("JOBKEEPER_REQUIRE_SERVICES"):
@@ -49,12 +52,9 @@ def service_missing(what: str, error: Exception) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    """The event and view store of a test: SQLite files, or a schema of its own in PostgreSQL."""
-    if request.param == "sqlite":
-        yield ""
-        return
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A database URL with a schema of its own, dropped afterwards."""
     import psycopg
 
     try:
@@ -69,13 +69,90 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
         admin.close()
 
 
+@contextmanager
+def broker_queue(kind: str) -> Iterator[tuple[str, str]]:
+    """A broker URL and a queue name of this test's own, removed afterwards."""
+    queue = f"jobkeeper-test-{uuid.uuid4().hex[:12]}"
+    if kind == "memory":
+        yield "memory://", queue
+    elif kind == "redis":
+        import redis
+
+        client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
+        try:
+            client.ping()
+        except redis.RedisError as error:
+            service_missing("Redis", error)
+        try:
+            yield REDIS_URL, queue
+        finally:
+            keys = list(client.scan_iter(f"{queue}:*"))
+            if keys:
+                client.delete(*keys)
+            client.close()
+    else:
+        import pika
+
+        parameters = pika.URLParameters(RABBITMQ_URL)
+        parameters.socket_timeout = 3
+        try:
+            connection = pika.BlockingConnection(parameters)
+        except pika.exceptions.AMQPError as error:
+            service_missing("RabbitMQ", error)
+        try:
+            yield RABBITMQ_URL, queue
+        finally:
+            channel = connection.channel()
+            for name in (queue, f"{queue}.DQ", f"{queue}.XQ"):
+                channel.queue_delete(name)
+            connection.close()
+
+
+BACKENDS = {
+    "embedded": ("sqlite", "memory"),
+    "scaled": ("postgres", "redis"),
+    "rabbitmq": ("postgres", "rabbitmq"),
+}
+SCALED_MARKS = [pytest.mark.postgres, pytest.mark.redis]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The event and view store of a test: SQLite files, or a schema of its own in PostgreSQL."""
+    if request.param == "sqlite":
+        yield ""
+        return
+    with postgres_schema() as url:
+        yield url
+
+
+@pytest.fixture(params=["embedded", pytest.param("scaled", marks=SCALED_MARKS)])
+def backend(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
+    """Settings of a backend: embedded (SQLite, in-process broker) or scaled (PostgreSQL, Redis)."""
+    with backend_settings(request.param) as settings:
+        yield settings
+
+
+@contextmanager
+def backend_settings(name: str) -> Iterator[dict[str, Any]]:
+    database, broker = BACKENDS[name]
+    with ExitStack() as stack:
+        url = "" if database == "sqlite" else stack.enter_context(postgres_schema())
+        broker_url, queue = stack.enter_context(broker_queue(broker))
+        settings: dict[str, Any] = {"database_url": url, "broker_url": broker_url, "queue": queue}
+        if broker != "memory":
+            settings["worker_timeout"] = 3.0
+        yield settings
+
+
 @pytest.fixture
-def runtime_factory(tmp_path: Path, database_url: str) -> Iterator[Callable[..., Runtime]]:
+def runtime_factory(tmp_path: Path, backend: dict[str, Any]) -> Iterator[Callable[..., Runtime]]:
     """Builds started runtimes on the test's data folder; closes them afterwards."""
     started: list[Runtime] = []
 
     def make(data: Path | None = None, **overrides: Any) -> Runtime:
-        overrides.setdefault("database_url", database_url)
+        for key, value in backend.items():
+            overrides.setdefault(key, value)
         runtime = Runtime(fast_settings(data or tmp_path / "data", **overrides))
         runtime.start()
         started.append(runtime)
@@ -88,7 +165,7 @@ def runtime_factory(tmp_path: Path, database_url: str) -> Iterator[Callable[...,
 
 @pytest.fixture
 def runtime(runtime_factory: Callable[..., Runtime]) -> Runtime:
-    """A started embedded runtime (SQLite files, in-process broker and worker)."""
+    """A started runtime on the test's backend."""
     return runtime_factory()
 
 

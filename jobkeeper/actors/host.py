@@ -105,6 +105,10 @@ class JobHost(pykka.ThreadingActor):
     def _on_exit(self, job_id: int, run_id: str) -> None:
         self.actor_ref.tell(Reaped(job_id, run_id))
 
+    def has_room(self) -> bool:
+        """Whether another job could start here now."""
+        return len(self.live) < self.max_running and not self.leaving
+
     def running(self) -> list[int]:
         """Ids of the jobs live in this host."""
         return sorted(self.live)

@@ -44,9 +44,11 @@ class Liveness:
         worker_id: str,
         timeout: float,
         dispatch: Callable[[int, float], None],
+        has_room: Callable[[], bool] = lambda: True,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.app, self.store, self.read = app, store, read
+        self.has_room = has_room
         self.worker_id, self.timeout, self.dispatch, self.clock = worker_id, timeout, dispatch, clock
         self.interval = timeout / 6
         self._lease_until = time.monotonic() + timeout / 2
@@ -88,7 +90,22 @@ class Liveness:
                 handed_back.append(row["id"])
         with self.store.writing() as db:  # long-gone workers
             db.execute("DELETE FROM {workers} WHERE seen_at < ?", (now - 20 * self.timeout,))
+        self._redispatch_waiting(now)
         return handed_back
+
+    def _redispatch_waiting(self, now: float) -> None:
+        """Send again the queued jobs that waited `timeout` with no worker taking them.
+
+        A message can be lost with the worker that had fetched it; another delivery of a
+        job that is started by then is skipped, so this only costs a message. It is done
+        only while this worker has room, so a backlog does not multiply its messages.
+        """
+        if not self.has_room():
+            return
+        for row in self.read.jobs(status="queued", limit=1000):
+            due = row["not_before"] is None or row["not_before"].timestamp() <= now
+            if due and row["updated_at"].timestamp() < now - self.timeout:
+                self.dispatch(row["id"], 0.0)
 
     def _hand_back(self, job_id: int, worker: str) -> bool:
         job = self.app.get_job(job_id)

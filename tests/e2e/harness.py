@@ -45,11 +45,18 @@ def free_port() -> int:
 class Server:
     """One `jobkeeper serve` process (a gunicorn master and its worker, in their own group)."""
 
-    def __init__(self, data: Path, log: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        data: Path,
+        log: Path,
+        env: dict[str, str] | None = None,
+        command: tuple[str, ...] = ("serve",),
+    ) -> None:
         self.data, self.log, self.port = data, log, free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         port, folder = str(self.port), str(data)
-        command = [sys.executable, "-m", "jobkeeper", "serve", "--port", port, "--data", folder]
+        command = (*command, "--data", folder) if command == ("serve",) else command
+        command = [sys.executable, "-m", "jobkeeper", *command, "--port", port]
         with log.open("ab") as out:
             self.process = subprocess.Popen(
                 command,

@@ -80,7 +80,7 @@ def test_views_equal_a_fresh_replay_after_a_mixed_workload(
     live = dump(runtime.view_store)
     assert len(live["jobs"]) == 220 and len(live["users"]) == 2
     assert live["logs"], "the workload wrote log lines"
-    if not runtime.settings.database_url:
+    if not runtime.settings.database_url:  # a second SQLite file to replay into
         rebuilt = replay_into_fresh_store(runtime, tmp_path / "rebuilt.db")
         assert dump(rebuilt) == live
 

@@ -1,0 +1,128 @@
+"""Scaled mode end to end: two API processes, three workers and a projector on PostgreSQL + Redis."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import SCALED_MARKS, backend_settings
+from tests.e2e.harness import TERMINAL, Server, wait_for
+
+pytestmark = [pytest.mark.e2e, *SCALED_MARKS]
+
+PRIMES_TO_300K = 25997
+ENDINGS = ("Stopped", "Requeued", "Succeeded", "Failed", "Cancelled")
+
+
+class Process:
+    """A `jobkeeper worker` or `jobkeeper projector` in its own process group."""
+
+    def __init__(self, command: str, log: Path, env: dict[str, str]) -> None:
+        self.log = log
+        with log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "jobkeeper", command],
+                stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env,
+            )  # fmt: skip
+
+    def running(self) -> bool:
+        return "running (pid" in self.log.read_text(errors="replace")
+
+    def kill(self, number: int = signal.SIGKILL) -> None:
+        try:
+            os.killpg(self.process.pid, number)
+        except ProcessLookupError:
+            pass
+
+    def stop(self) -> None:
+        self.kill(signal.SIGTERM)
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            self.process.wait(5)
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    with backend_settings("scaled") as settings:
+        env = {**os.environ, **{f"JOBKEEPER_{k.upper()}": str(v) for k, v in settings.items()}}
+        env.update(JOBKEEPER_CHECKPOINT_INTERVAL="0.2", JOBKEEPER_POLL_INTERVAL="0.5",
+                   JOBKEEPER_MAX_RUNNING="8", JOBKEEPER_LOG_LEVEL="warning")  # fmt: skip
+        processes: list[Process] = []
+        apis: list[Server] = []
+        try:
+            processes.append(Process("projector", tmp_path / "projector.log", env))
+            for n in range(3):
+                processes.append(Process("worker", tmp_path / f"worker-{n}.log", env))
+            for n in range(2):
+                api = Server(tmp_path, tmp_path / f"api-{n}.log", env, ("api", "--workers", "1"))
+                apis.append(api)
+            for api in apis:
+                api.wait_healthy()
+            wait_for(lambda: all(p.running() for p in processes), 30, "workers running")
+            yield {"apis": apis, "workers": processes[1:], "projector": processes[0]}
+        finally:
+            for api in apis:
+                api.stop()
+            for process in processes:
+                process.stop()
+            for log in sorted(tmp_path.glob("*.log")):
+                print(f"--- {log.name}\n{log.read_text(errors='replace')[-3000:]}")
+
+
+def test_fifty_jobs_survive_stops_resumes_and_a_lost_worker(cluster: dict[str, Any]) -> None:
+    first, second = cluster["apis"]
+    ids = []
+    for n in range(50):
+        api = first if n % 2 == 0 else second
+        ids.append(api.submit("primes", limit=300_000, chunk=10_000, delay=0.2))
+    # stop and resume every fifth job through the other API process than submitted it
+    chosen = ids[::5]
+    for n, job_id in enumerate(chosen):
+        other = second if ids.index(job_id) % 2 == 0 else first
+        wait_for(lambda: other.job(job_id)["status"] != "queued", 60, f"job {job_id} started")
+        other.post(f"/jobs/{job_id}/stop")
+    for job_id in chosen:
+        first.wait_status(job_id, "stopped", "succeeded", timeout=30)
+    # a worker dies mid-run
+    victim = cluster["workers"][0]
+    victim.kill()
+    for n, job_id in enumerate(chosen):
+        api = first if n % 2 else second
+        if api.job(job_id)["status"] == "stopped":
+            api.post(f"/jobs/{job_id}/resume")
+    for job_id in ids:
+        job = first.wait_status(job_id, *TERMINAL, timeout=120)
+        assert job["status"] == "succeeded" and job["result"] == {"count": PRIMES_TO_300K}, job
+    lost = 0
+    for job_id in ids:
+        history = second.history(job_id)
+        assert sum(h["type"] in ("Succeeded", "Failed", "Cancelled") for h in history) == 1
+        assert_runs_never_overlap(history)
+        lost += any("was lost" in h["data"].get("reason", "") for h in history)
+    stops = [h for job_id in chosen for h in first.history(job_id) if h["type"] == "StopRequested"]
+    assert len(stops) == len(chosen) or all(h["by"] == "admin" for h in stops)
+    print(f"{lost} jobs were handed back after the lost worker")
+
+
+def assert_runs_never_overlap(history: list[dict[str, Any]]) -> None:
+    """Each run ends (one ending event) before the next run starts."""
+    running = False
+    for event in history:
+        if event["type"] == "Started":
+            assert not running, f"a run started while another was live: {history}"
+            running = True
+        elif event["type"] in ENDINGS and running:
+            running = False
+        elif event["type"] == "Progressed":
+            assert running, f"progress recorded outside a run: {history}"
+    assert not running
