@@ -5,11 +5,28 @@ from __future__ import annotations
 import random
 import threading
 from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
 
 from jobkeeper.bootstrap import Runtime
 from jobkeeper.domain.errors import TransitionError
 from jobkeeper.domain.lifecycle import TERMINAL
-from tests.conftest import wait_for_status, wait_until
+from tests.conftest import SCALED_MARKS, backend_settings, wait_for_status, wait_until
+
+
+@pytest.fixture(
+    params=[
+        "embedded",
+        pytest.param("scaled", marks=SCALED_MARKS),
+        pytest.param("rabbitmq", marks=[pytest.mark.postgres, pytest.mark.rabbitmq]),
+    ]
+)
+def backend(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
+    """The dispatch tests also run on RabbitMQ."""
+    with backend_settings(request.param) as settings:
+        yield settings
 
 
 def test_the_run_message_is_done_while_the_long_job_still_runs(runtime: Runtime) -> None:
