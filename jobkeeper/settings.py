@@ -137,7 +137,7 @@ def _sqlite_env(path: str) -> dict[str, str]:
 
 def _parse(name: str, raw: str, kind: type) -> object:
     try:
-        if kind is Path:
+        if issubclass(kind, Path):
             return Path(raw)
         if kind is int:
             return int(raw)

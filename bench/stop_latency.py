@@ -1,0 +1,147 @@
+"""Stop latency: from a stop request to the job being `stopped`, embedded or across processes.
+
+Starts the real processes on loopback (`jobkeeper serve`, or in scaled mode `jobkeeper api` +
+`jobkeeper worker` + `jobkeeper projector` on PostgreSQL and Redis), runs `sleep` jobs whose steps
+last STEP seconds, stops each one mid-step through the API, and prints the distribution of the
+time until GET /jobs/{id} shows `stopped`, as multiples of one step (the target is at most one
+step plus 0.5 s across processes).
+
+    python bench/stop_latency.py --mode scaled --stops 200 --step 0.05
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import requests
+
+POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "jobkeeper", *command],
+            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+
+
+def wait_healthy(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{url}/healthz", timeout=1).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"{url} did not become healthy")
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", choices=["embedded", "scaled"], default="embedded")
+    parser.add_argument("--stops", type=int, default=200)
+    parser.add_argument("--step", type=float, default=0.05)
+    parser.add_argument("--parallel", type=int, default=20, help="jobs running at once")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="jobkeeper-bench-"))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "JOBKEEPER_LOG_LEVEL": "warning", "JOBKEEPER_DATA": str(work / "data")}
+    processes = []
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    if args.mode == "scaled":
+        env.update(
+            JOBKEEPER_DATABASE_URL=f"{POSTGRES}?schema={schema}",
+            JOBKEEPER_BROKER_URL=REDIS,
+            JOBKEEPER_QUEUE=schema,
+        )
+        processes.append(start(["projector"], env, work / "projector.log"))
+        processes.append(start(["worker", "--concurrency", "64"], env, work / "worker.log"))
+        processes.append(start(["api", "--port", str(port), "--workers", "1"], env, work / "api.log"))
+    else:
+        processes.append(start(["serve", "--port", str(port), "--max-running", "64"], env, work / "serve.log"))
+    try:
+        wait_healthy(url)
+        http = requests.Session()
+        token = next(iter(work.glob("data/*token*")), None)
+        if token is not None:
+            http.headers["Authorization"] = f"Bearer {token.read_text().strip()}"
+        api = f"{url}/api/v1"
+        latencies: list[float] = []
+        rng = random.Random(1)
+        while len(latencies) < args.stops:
+            batch = min(args.parallel, args.stops - len(latencies))
+            body = {"kind": "sleep", "params": {"seconds": 3600, "step": args.step}}
+            ids = [http.post(f"{api}/jobs", json=body, timeout=10).json()["id"] for _ in range(batch)]
+            for job_id in ids:
+                while http.get(f"{api}/jobs/{job_id}", timeout=10).json()["status"] != "running":
+                    time.sleep(0.005)
+            for job_id in ids:
+                time.sleep(rng.uniform(0, args.step))  # land anywhere inside a step
+                started = time.perf_counter()
+                http.post(f"{api}/jobs/{job_id}/stop", timeout=10).raise_for_status()
+                while http.get(f"{api}/jobs/{job_id}", timeout=10).json()["status"] != "stopped":
+                    time.sleep(0.002)
+                latencies.append(time.perf_counter() - started)
+                http.post(f"{api}/jobs/{job_id}/cancel", timeout=10)
+        steps = [value / args.step for value in latencies]
+        print(f"mode={args.mode} stops={len(latencies)} step={args.step}s")
+        print("             seconds    steps")
+        for name, p in (("p50", 50), ("p90", 90), ("p99", 99), ("max", 100)):
+            print(f"  {name:>5}  {percentile(latencies, p):9.4f}  {percentile(steps, p):7.2f}")
+        print(f"  mean   {statistics.mean(latencies):9.4f}  {statistics.mean(steps):7.2f}")
+        budget = args.step + 0.5
+        within = sum(value <= budget for value in latencies)
+        print(f"  within one step + 0.5 s ({budget:.3f} s): {within}/{len(latencies)}")
+    finally:
+        for process in processes:
+            try:
+                os.killpg(process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for process in processes:
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        if args.mode == "scaled":
+            import psycopg
+
+            with psycopg.connect(POSTGRES, autocommit=True) as admin:
+                admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            import redis
+
+            client = redis.Redis.from_url(REDIS)
+            keys = list(client.scan_iter(f"{schema}:*"))
+            if keys:
+                client.delete(*keys)
+
+
+if __name__ == "__main__":
+    main()
