@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from contextlib import contextmanager
 import socket
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import dramatiq
 import pykka
@@ -28,7 +28,7 @@ from jobkeeper.kinds.registry import KindRegistry, default_registry
 from jobkeeper.projections.feed import Feed, TopicFeed, WakeFeed
 from jobkeeper.projections.projection import READ_MODELS, ViewRunner, Views
 from jobkeeper.projections.queries import ReadSide
-from jobkeeper.projections.store import open_view_store
+from jobkeeper.projections.store import SideTable, open_view_store
 from jobkeeper.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class Runtime:
         with store_setup_lock(settings.store_env()):
             self.app = JobKeeper(settings.store_env(), validate_params=self.kinds.validate)
             self.view_store = open_view_store(
-                settings.views_env(), READ_MODELS, side_tables=(liveness,)
+                settings.views_env(), READ_MODELS, side_tables=(cast(SideTable, liveness),)
             )
         self.feeds: list[Feed] = []
         self.view_runner: ViewRunner | None = None

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pykka
-from eventsourcing.application import Recording
+from eventsourcing.persistence import Recording
 
 from jobkeeper.actors.job_actor import JobActor, Leave, Poke, RunSettings
 from jobkeeper.domain.application import JobKeeper

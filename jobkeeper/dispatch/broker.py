@@ -20,7 +20,7 @@ def open_broker(url: str, namespace: str = "jobkeeper") -> dramatiq.Broker:
     if scheme in ("redis", "rediss"):
         from dramatiq.brokers.redis import RedisBroker
 
-        return RedisBroker(url=url, namespace=namespace)
+        return RedisBroker(url=url, namespace=namespace)  # type: ignore[no-untyped-call]
     if scheme in ("amqp", "amqps"):
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 

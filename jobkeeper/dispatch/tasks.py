@@ -23,14 +23,13 @@ class Dispatcher:
         # A launch takes milliseconds, so the default time limit is ample; failures of the
         # store are retried with backoff, and a repeat launch of a started job is a no-op.
         self.run_job = dramatiq.actor(
-            self._run_job,
             broker=broker,
             actor_name="run_job",
             queue_name=queue,
             max_retries=20,
             min_backoff=200,
             max_backoff=30_000,
-        )
+        )(self._run_job)
 
     def dispatch(self, job_id: int, delay: float = 0.0) -> None:
         """Ask some worker to run job `job_id`, `delay` seconds from now."""

@@ -9,10 +9,10 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from eventsourcing.application import AggregateNotFoundError, Application, Recording
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, Recording
 
 from jobkeeper.domain.errors import (
     ConflictError,
@@ -176,7 +176,7 @@ class JobKeeper(Application[str]):
     def get_job(self, job_id: int, version: int | None = None) -> Job:
         """The job as it is now, or as it was after event `version`."""
         try:
-            job = self.repository.get(job_aggregate_id(job_id), version=version)
+            job: object = self.repository.get(job_aggregate_id(job_id), version=version)
         except AggregateNotFoundError:
             raise JobNotFoundError(job_id) from None
         assert isinstance(job, Job)
@@ -196,7 +196,7 @@ class JobKeeper(Application[str]):
                     if f.name not in ENVELOPE_FIELDS
                 },
             )
-            for event in self.events.get(job_aggregate_id(job_id))
+            for event in cast(Iterable[Job.Event], self.events.get(job_aggregate_id(job_id)))
         ]
         if not entries:
             raise JobNotFoundError(job_id)
@@ -295,7 +295,7 @@ class JobKeeper(Application[str]):
     def get_user(self, name: str) -> User:
         """The user called `name`."""
         try:
-            user = self.repository.get(user_aggregate_id(name))
+            user: object = self.repository.get(user_aggregate_id(name))
         except AggregateNotFoundError:
             raise UserNotFoundError(name) from None
         assert isinstance(user, User)
@@ -304,7 +304,7 @@ class JobKeeper(Application[str]):
     def get_user_by_number(self, number: int) -> User:
         """The user with the given number."""
         try:
-            claim = self.repository.get(user_number_id(number))
+            claim: object = self.repository.get(user_number_id(number))
         except AggregateNotFoundError:
             raise UserNotFoundError(str(number)) from None
         assert isinstance(claim, UserNumber)

@@ -83,9 +83,10 @@ class TopicFeed(Feed):
     def _follow(self) -> None:
         position = self.app.recorder.max_notification_id()
         with self.app.recorder.subscribe(gt=position, topics=self.topics) as subscription:
-            stopper = threading.Thread(
-                target=lambda: (self._stopping.wait(), subscription.stop()), daemon=True
-            )
-            stopper.start()
+            def stop_when_stopping() -> None:
+                self._stopping.wait()
+                subscription.stop()
+
+            threading.Thread(target=stop_when_stopping, daemon=True).start()
             for notification in subscription:
                 self.on_event(str(notification.originator_id))

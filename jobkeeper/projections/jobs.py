@@ -138,7 +138,8 @@ def find(
     limit: int = 50,
 ) -> list[dict[str, Any]]:
     """Jobs newest first, filtered by status, owner and phase, with ids below `before`."""
-    where, params = [], []
+    where: list[str] = []
+    params: list[object] = []
     for column, value in (("status", status), ("owner", owner), ("phase", phase)):
         if value is not None:
             where.append(f"{column} = ?")

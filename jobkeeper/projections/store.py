@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-from eventsourcing.persistence import InfrastructureFactory, Tracking
+from eventsourcing.persistence import InfrastructureFactory, Tracking, TrackingRecorder
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 from eventsourcing.utils import Environment
@@ -71,8 +71,8 @@ class SideTable(Protocol):
     def create_statements(self, t: dict[str, str]) -> list[str]: ...
 
 
-class ViewStore:
-    """Mixin for a tracking recorder that also holds the read models' tables."""
+class ViewStore(TrackingRecorder):
+    """A tracking recorder that also holds the read models' tables (SQLite or PostgreSQL)."""
 
     read_models: tuple[ReadModel, ...] = ()
     side_tables: tuple[SideTable, ...] = ()
@@ -127,7 +127,7 @@ class ViewStore:
 
     def position(self, application_name: str) -> int:
         """The last notification id the views have applied."""
-        return self.max_tracking_id(application_name) or 0  # type: ignore[attr-defined,no-any-return]
+        return self.max_tracking_id(application_name) or 0
 
     def wait_for(self, application_name: str, position: int, timeout: float) -> bool:
         """Poll until the views reach `position`; False if `timeout` passes first."""
@@ -173,6 +173,6 @@ def open_view_store(
     base = PostgresViewStore if postgres else SQLiteViewStore
     attributes = {"read_models": read_models, "side_tables": side_tables}
     store_class = type(base.__name__, (base,), attributes)
-    store = factory.tracking_recorder(store_class)  # type: ignore[type-var]
+    store = factory.tracking_recorder(store_class)
     assert isinstance(store, ViewStore)
     return store

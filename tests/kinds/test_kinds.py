@@ -78,7 +78,7 @@ def test_fail_raises_after_its_steps() -> None:
         ("sleep", {"seconds": "soon"}, "seconds: Input should be a valid number"),
         ("primes", {"limit": 10, "chunk": 5}, "chunk: Input should be greater than or equal to 1000"),
         ("primes", {"limit": 10, "colour": "red"}, "colour: Extra inputs are not permitted"),
-        ("nope", {}, "unknown kind 'nope'; known kinds: fail, primes, sleep"),
+        ("nope", {}, "unknown kind 'nope'; known kinds: "),
     ],
 )
 def test_bad_params_and_unknown_kinds_say_what_is_wrong(
@@ -87,6 +87,8 @@ def test_bad_params_and_unknown_kinds_say_what_is_wrong(
     with pytest.raises(InvalidJobError) as raised:
         default_registry().validate(kind, params)
     assert fragment in str(raised.value)
+    if kind == "nope":
+        assert {"fail", "primes", "sleep"} <= set(str(raised.value).split(": ")[1].split(", "))
 
 
 def test_defaults_are_filled_in() -> None:
