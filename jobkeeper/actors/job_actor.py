@@ -125,7 +125,8 @@ class JobActor(pykka.ThreadingActor):
         try:
             step = next(self.steps)
         except StopIteration as done:
-            self._finish(lambda lines: self._succeed(done.value, lines))
+            result = done.value
+            self._finish(lambda lines: self._succeed(result, lines))
             return
         except Exception as error:
             self.context.lines.extend(_traceback_lines(error))
