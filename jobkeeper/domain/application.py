@@ -17,11 +17,15 @@ from eventsourcing.persistence import IntegrityError, Recording
 from jobkeeper.domain.errors import (
     ConflictError,
     InvalidJobError,
+    InvalidUserError,
     JobNotFoundError,
     UserExistsError,
     UserNotFoundError,
 )
 from jobkeeper.domain.job import JSON, SYSTEM, Job, LogLines, job_aggregate_id
+from jobkeeper.domain.tokens import NewToken, new_token
+from jobkeeper.domain.tokens import matches as token_matches
+from jobkeeper.domain.tokens import parse as parse_token
 from jobkeeper.domain.user import User, UserNumber, check_name, user_aggregate_id, user_number_id
 
 T = TypeVar("T")
@@ -309,6 +313,49 @@ class JobKeeper(Application[str]):
             raise UserNotFoundError(str(number)) from None
         assert isinstance(claim, UserNumber)
         return self.get_user(claim.name)
+
+    def issue_token(self, name: str, *, by: str, label: str = "") -> NewToken:
+        """A new token for user `name`; only its digest is recorded, so it is shown once."""
+        issued = new_token(name)
+        self._user_command(
+            name,
+            lambda user: user.issue_token(
+                token_id=issued.token_id, digest=issued.digest, label=label[:200], by=by
+            ),
+        )
+        return issued
+
+    def revoke_token(self, name: str, token_id: str, *, by: str) -> bool:
+        """Revoke one of a user's tokens; False if it has no such token."""
+        return bool(self._user_command(name, lambda user: user.revoke_token(token_id, by)))
+
+    def authenticate(self, token: str) -> User | None:
+        """The user a bearer token belongs to, or None for a wrong, revoked or malformed token."""
+        named = parse_token(token)
+        if named is None:
+            return None
+        name, token_id = named
+        try:
+            user = self.get_user(name)
+        except (UserNotFoundError, InvalidUserError):
+            return None
+        recorded = user.tokens.get(token_id)
+        if recorded is None or not token_matches(token, recorded["digest"]):
+            return None
+        return user
+
+    def _user_command(self, name: str, command: Callable[[User], T]) -> T:
+        for _ in range(COMMAND_RETRIES):
+            user = self.get_user(name)
+            result = command(user)
+            if not user.pending_events:
+                return result
+            try:
+                self.save(user)
+            except IntegrityError:
+                continue
+            return result
+        raise ConflictError(f"user {name!r} changed while the command was applied; try again")
 
     def ensure_user(self, name: str, role: str = "user") -> User:
         """The user called `name`, created by the system if missing."""

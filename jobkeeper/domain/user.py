@@ -47,6 +47,7 @@ class User(BaseAggregate[str]):
         title: str
         role: str
         created_at: datetime
+        tokens: dict[str, dict[str, str]]
 
     @dataclass(frozen=True)
     class Event(CanMutateAggregate[str]):
@@ -70,6 +71,27 @@ class User(BaseAggregate[str]):
             user.number, user.name = self.number, self.name
             user.surname, user.title, user.role = self.surname, self.title, self.role
             user.created_at = self.timestamp
+            user.tokens = {}
+
+    @dataclass(frozen=True)
+    class TokenIssued(Event):
+        """A token was issued; only its SHA-256 digest is recorded, never the token."""
+
+        token_id: str
+        digest: str
+        label: str
+
+        def apply(self, user: User) -> None:
+            user.tokens[self.token_id] = {
+                "digest": self.digest, "label": self.label, "issued_at": self.timestamp.isoformat()
+            }  # fmt: skip
+
+    @dataclass(frozen=True)
+    class TokenRevoked(Event):
+        token_id: str
+
+        def apply(self, user: User) -> None:
+            user.tokens.pop(self.token_id, None)
 
     @classmethod
     def create(
@@ -88,6 +110,18 @@ class User(BaseAggregate[str]):
             role=role,
             by=by,
         )
+
+
+    def issue_token(self, *, token_id: str, digest: str, label: str, by: str) -> None:
+        """Record a new token of this user by its digest."""
+        self.trigger_event(self.TokenIssued, token_id=token_id, digest=digest, label=label, by=by)
+
+    def revoke_token(self, token_id: str, by: str) -> bool:
+        """Revoke one token; False if it is not (or no longer) this user's."""
+        if token_id not in self.tokens:
+            return False
+        self.trigger_event(self.TokenRevoked, token_id=token_id, by=by)
+        return True
 
 
 class UserNumber(BaseAggregate[str]):

@@ -1,0 +1,51 @@
+"""Bearer tokens: `jk_<user>_<token id>_<secret>`, kept only as SHA-256 digests.
+
+The user's name and the token id in the clear let a request find its user and token with one
+read; the secret is 32 random bytes, so a fast digest is enough (nothing to brute-force) and the
+comparison is made in constant time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+PREFIX = "jk"
+
+
+@dataclass(frozen=True)
+class NewToken:
+    """A token as issued: shown once, never stored."""
+
+    token_id: str
+    token: str
+    digest: str
+
+
+def new_token(user: str) -> NewToken:
+    """A fresh random token for `user`."""
+    token_id = secrets.token_hex(4)
+    secret = secrets.token_hex(32)
+    token = f"{PREFIX}_{user}_{token_id}_{secret}"
+    return NewToken(token_id, token, digest(token))
+
+
+def digest(token: str) -> str:
+    """The SHA-256 digest (hex) under which a token is recorded."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def parse(token: str) -> tuple[str, str] | None:
+    """The user name and token id a token names, or None if it is not shaped like one."""
+    parts = token.split("_")
+    if len(parts) < 4 or parts[0] != PREFIX:
+        return None
+    user, token_id = "_".join(parts[1:-2]), parts[-2]
+    return (user, token_id) if user and token_id else None
+
+
+def matches(token: str, recorded_digest: str) -> bool:
+    """Whether `token` is the one recorded under `recorded_digest`, compared in constant time."""
+    return hmac.compare_digest(digest(token), recorded_digest)
