@@ -22,7 +22,10 @@ from jobkeeper.actors.job_actor import RunSettings
 from jobkeeper.dispatch.broker import open_broker
 from jobkeeper.dispatch.tasks import Dispatcher
 from jobkeeper.domain.application import JobKeeper, Outcome
+from jobkeeper.domain.errors import UserExistsError, UserNotFoundError
 from jobkeeper.domain.job import SYSTEM
+from jobkeeper.domain.tokens import CONFIGURED
+from jobkeeper.domain.tokens import digest as token_digest
 from jobkeeper.domain.lifecycle import LIVE, Status
 from jobkeeper.kinds.registry import KindRegistry, default_registry
 from jobkeeper.projections.feed import Feed, TopicFeed, WakeFeed
@@ -34,6 +37,7 @@ from jobkeeper.settings import Settings
 log = logging.getLogger(__name__)
 
 ADMIN = "admin"
+ADMIN_TOKEN_FILE = "admin-token"
 SETUP_LOCK = 0x6A6F626B  # any fixed number, shared by every jobkeeper process
 ASK_TIMEOUT = 30.0
 
@@ -77,16 +81,51 @@ class Runtime:
         self.host: pykka.ActorRef[Any] | None = None
         self.worker: dramatiq.Worker | None = None
         self.liveness: liveness.Liveness | None = None
+        self.admin_token: str | None = None
 
     def start(self) -> None:
         """Catch up the views, make sure `admin` exists, recover jobs, start working."""
         if self.view_runner is not None:
             self.view_runner.start()
-        self.app.ensure_user(ADMIN, role="admin")
+        self.admin_token = self._bootstrap_admin()
         if self.run_jobs:
             self._start_jobs()
         for feed in self.feeds:
             feed.start()
+
+    def _bootstrap_admin(self) -> str | None:
+        """Make sure `admin` exists; on the first start, issue its token and return it (once).
+
+        The token is also written to `admin-token` in the data folder, readable by its owner
+        only. With JOBKEEPER_ADMIN_TOKEN set, that is the admin's token instead.
+        """
+        try:
+            admin = self.app.get_user(ADMIN)
+            created = False
+        except UserNotFoundError:
+            try:
+                admin = self.app.create_user(name=ADMIN, role="admin", by=SYSTEM)
+                created = True
+            except UserExistsError:  # another process made it meanwhile
+                admin = self.app.get_user(ADMIN)
+                created = False
+        chosen = self.settings.admin_token
+        if chosen:
+            recorded = admin.tokens.get(CONFIGURED[1])
+            if recorded is None or recorded["digest"] != token_digest(chosen):
+                label = "JOBKEEPER_ADMIN_TOKEN"
+                self.app.issue_token(ADMIN, by=SYSTEM, label=label, chosen=chosen)
+            return None
+        if not created:
+            return None
+        issued = self.app.issue_token(ADMIN, by=SYSTEM, label="first start")
+        self.settings.data.mkdir(parents=True, exist_ok=True)
+        path = self.settings.data / ADMIN_TOKEN_FILE
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(issued.token + "\n")
+        os.chmod(path, 0o600)
+        return issued.token
 
     def _start_jobs(self) -> None:
         self.liveness = liveness.Liveness(
@@ -234,12 +273,20 @@ def store_setup_lock(env: dict[str, str]) -> Iterator[None]:
             connection.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK,))
 
 
+def open_app(settings: Settings) -> JobKeeper:
+    """The application alone, on the store the settings name (for operators' commands)."""
+    if not settings.database_url:
+        settings.data.mkdir(parents=True, exist_ok=True)
+    with store_setup_lock(settings.store_env()):
+        return JobKeeper(settings.store_env())
+
+
 class ServiceError(RuntimeError):
     """Raised when the database or the broker cannot be reached; the message is one line."""
 
 
-def check_services(settings: Settings) -> None:
-    """Connect to the database and the broker the settings name, or raise ServiceError."""
+def check_services(settings: Settings, *, broker: bool = True) -> None:
+    """Connect to the database (and the broker) the settings name, or raise ServiceError."""
     env = settings.store_env()
     if env["PERSISTENCE_MODULE"] == "eventsourcing.postgres":
         import psycopg
@@ -253,6 +300,11 @@ def check_services(settings: Settings) -> None:
         except psycopg.Error as error:
             first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise ServiceError(f"cannot reach the database: {first}") from None
+    if broker:
+        _check_broker(settings)
+
+
+def _check_broker(settings: Settings) -> None:
     broker = open_broker(settings.broker_url, namespace=settings.queue)
     try:
         ping = getattr(broker, "client", None)

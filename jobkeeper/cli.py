@@ -9,10 +9,15 @@ import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
+from jobkeeper.domain.errors import DomainError
+from jobkeeper.domain.job import SYSTEM as OPERATOR
 from jobkeeper.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from jobkeeper.domain.application import JobKeeper
 
 EXIT_USAGE = 2
 
@@ -35,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
-    except (SettingsError, UsageError) as error:
+    except (SettingsError, UsageError, DomainError) as error:
         print(f"jobkeeper: {error}", file=sys.stderr)
         return EXIT_USAGE
 
@@ -93,7 +98,53 @@ def _parser() -> Parser:
     )
     _log_level_flag(projector)
     projector.set_defaults(handler=_projector)
+
+    users = commands.add_parser(
+        "users", help="add users and issue tokens, on the store directly (for operators)"
+    )
+    users.add_argument("--data", type=Path, help="data folder (JOBKEEPER_DATA, ./jobkeeper-data)")
+    user_commands = users.add_subparsers(title="users commands", metavar="COMMAND", required=True)
+    add = user_commands.add_parser("add", help="create a user and print its first token")
+    add.add_argument("name")
+    add.add_argument("--admin", action="store_true", help="give the user the admin role")
+    add.add_argument("--surname", default="")
+    add.add_argument("--title", default="")
+    add.set_defaults(handler=_users_add)
+    token = user_commands.add_parser("token", help="issue another token for a user and print it")
+    token.add_argument("name")
+    token.add_argument("--label", default="", help="what the token is for")
+    token.set_defaults(handler=_users_token)
     return parser
+
+
+def _users_add(args: argparse.Namespace) -> int:
+    app = _operator_app(args)
+    role = "admin" if args.admin else "user"
+    user = app.create_user(
+        name=args.name, surname=args.surname, title=args.title, role=role, by=OPERATOR
+    )
+    issued = app.issue_token(user.name, by=OPERATOR, label="first token")
+    print(f"created {role} {user.name} (id {user.number}); token (shown once):\n  {issued.token}")
+    app.close()
+    return 0
+
+
+def _users_token(args: argparse.Namespace) -> int:
+    app = _operator_app(args)
+    issued = app.issue_token(args.name, by=OPERATOR, label=args.label)
+    print(f"token {issued.token_id} for {args.name} (shown once):\n  {issued.token}")
+    app.close()
+    return 0
+
+
+def _operator_app(args: argparse.Namespace) -> JobKeeper:
+    from jobkeeper.bootstrap import open_app
+
+    settings = Settings.from_env(data=args.data)
+    if not settings.database_url:
+        _check_data_folder(settings.data)
+    _check_services(settings, broker=False)
+    return open_app(settings)
 
 
 def _log_level_flag(parser: argparse.ArgumentParser) -> None:
@@ -183,6 +234,9 @@ def _run_until_stopped(settings: Settings, name: str, *, run_jobs: bool, run_vie
         signal.signal(number, lambda *_: stop.set())
     runtime = Runtime(settings, run_jobs=run_jobs, run_views=run_views)
     runtime.start()
+    from jobkeeper.server import announce_admin_token
+
+    announce_admin_token(runtime.admin_token, settings)
     print(f"jobkeeper {name} running (pid {os.getpid()}, {runtime.worker_id})", flush=True)
     try:
         while not stop.wait(1.0):
@@ -201,13 +255,13 @@ def _require_shared_broker(settings: Settings, command: str) -> None:
         )
 
 
-def _check_services(settings: Settings) -> None:
+def _check_services(settings: Settings, *, broker: bool = True) -> None:
     from jobkeeper.bootstrap import ServiceError, check_services
 
     pika = logging.getLogger("pika")  # it logs each failed attempt with a traceback
     level, pika.level = pika.level, logging.CRITICAL
     try:
-        check_services(settings)
+        check_services(settings, broker=broker)
     except ServiceError as error:
         raise UsageError(str(error)) from None
     finally:

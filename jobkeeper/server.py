@@ -120,6 +120,7 @@ class EmbeddedServer(BaseApplication):  # type: ignore[misc]
             embedded = self.role == "serve"
             self.runtime = Runtime(self.settings, run_jobs=embedded, run_views=embedded)
             self.runtime.start()
+            announce_admin_token(self.runtime.admin_token, self.settings)
             return self.app_factory(self.runtime, self.settings)
 
     # gunicorn hooks.
@@ -154,6 +155,17 @@ class EmbeddedServer(BaseApplication):  # type: ignore[misc]
             runtime.close(timeout=CLOSE)
         except Exception:
             log.exception("could not close cleanly; the next start recovers the live jobs")
+
+
+def announce_admin_token(token: str | None, settings: Settings) -> None:
+    """Print the admin's token the one time it is made (the first start of an empty store)."""
+    if token is None:
+        return
+    print(
+        f"created user admin; its token (shown once, also in {settings.data / 'admin-token'}):\n"
+        f"  {token}",
+        flush=True,
+    )
 
 
 @contextmanager

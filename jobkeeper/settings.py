@@ -33,6 +33,7 @@ class Settings:
     log_level: str = "info"
     queue: str = "jobkeeper"  # broker queue name, and the Redis key namespace
     worker_timeout: float = 30.0  # a worker silent this long has lost its jobs
+    admin_token: str = ""  # the admin's token, chosen by the operator (else one is made)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:

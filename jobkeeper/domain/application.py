@@ -23,7 +23,7 @@ from jobkeeper.domain.errors import (
     UserNotFoundError,
 )
 from jobkeeper.domain.job import JSON, SYSTEM, Job, LogLines, job_aggregate_id
-from jobkeeper.domain.tokens import NewToken, new_token
+from jobkeeper.domain.tokens import CONFIGURED, NewToken, configured_token, new_token
 from jobkeeper.domain.tokens import matches as token_matches
 from jobkeeper.domain.tokens import parse as parse_token
 from jobkeeper.domain.user import User, UserNumber, check_name, user_aggregate_id, user_number_id
@@ -314,9 +314,15 @@ class JobKeeper(Application[str]):
         assert isinstance(claim, UserNumber)
         return self.get_user(claim.name)
 
-    def issue_token(self, name: str, *, by: str, label: str = "") -> NewToken:
-        """A new token for user `name`; only its digest is recorded, so it is shown once."""
-        issued = new_token(name)
+    def issue_token(
+        self, name: str, *, by: str, label: str = "", chosen: str | None = None
+    ) -> NewToken:
+        """A new token for user `name`; only its digest is recorded, so it is shown once.
+
+        `chosen` records a token the operator picked (for automation) as the user's token
+        `configured`, replacing an earlier one.
+        """
+        issued = new_token(name) if chosen is None else configured_token(chosen)
         self._user_command(
             name,
             lambda user: user.issue_token(
@@ -331,10 +337,7 @@ class JobKeeper(Application[str]):
 
     def authenticate(self, token: str) -> User | None:
         """The user a bearer token belongs to, or None for a wrong, revoked or malformed token."""
-        named = parse_token(token)
-        if named is None:
-            return None
-        name, token_id = named
+        name, token_id = parse_token(token) or CONFIGURED
         try:
             user = self.get_user(name)
         except (UserNotFoundError, InvalidUserError):

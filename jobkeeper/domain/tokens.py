@@ -13,6 +13,8 @@ import secrets
 from dataclasses import dataclass
 
 PREFIX = "jk"
+CONFIGURED = ("admin", "configured")
+"""Where a token chosen by the operator (not of our shape) is kept: admin's token `configured`."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,11 @@ def new_token(user: str) -> NewToken:
     secret = secrets.token_hex(32)
     token = f"{PREFIX}_{user}_{token_id}_{secret}"
     return NewToken(token_id, token, digest(token))
+
+
+def configured_token(token: str) -> NewToken:
+    """An operator's chosen token, kept as the token `configured`."""
+    return NewToken(CONFIGURED[1], token, digest(token))
 
 
 def digest(token: str) -> str:
