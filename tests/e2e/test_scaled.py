@@ -85,6 +85,7 @@ def test_fifty_jobs_survive_stops_resumes_and_a_lost_worker(cluster: dict[str, A
     for n in range(50):
         api = first if n % 2 == 0 else second
         ids.append(api.submit("primes", limit=300_000, chunk=10_000, delay=0.2))
+    assert sorted(ids) == list(range(1, 51))  # sequential and unique across API processes
     # stop and resume every fifth job through the other API process than submitted it
     chosen = []
     for job_id in ids[::5]:
