@@ -16,6 +16,7 @@ from eventsourcing.persistence import IntegrityError, Recording
 
 from jobkeeper.domain.errors import (
     ConflictError,
+    ForbiddenError,
     InvalidJobError,
     InvalidUserError,
     JobNotFoundError,
@@ -147,6 +148,8 @@ class JobKeeper(Application[str]):
         """Accept a job of a registered kind; it is queued under the next free number."""
         if not self._exists(user_aggregate_id(owner)):
             raise InvalidJobError(f"owner {owner!r} is not a user; create the user first")
+        if owner != by and not self.is_admin(by):
+            raise ForbiddenError(f"only an admin may submit a job for another user ({owner!r})")
         params = self.validate_params(kind, params)
         not_before, deadline = _aware(not_before, "not_before"), _aware(deadline, "deadline")
         if deadline is not None:
@@ -207,20 +210,35 @@ class JobKeeper(Application[str]):
         return entries
 
     def stop(self, job_id: int, by: str) -> Outcome:
-        """Pause a job, keeping its progress."""
-        return self._command(job_id, lambda job: job.stop(by))
+        """Pause a job, keeping its progress; only its owner or an admin may."""
+        return self._command(job_id, lambda job: job.stop(by), by=by)
 
     def resume(self, job_id: int, by: str) -> Outcome:
         """Queue a stopped job to continue from its last checkpoint."""
-        return self._command(job_id, lambda job: job.resume(by))
+        return self._command(job_id, lambda job: job.resume(by), by=by)
 
     def cancel(self, job_id: int, by: str) -> Outcome:
         """End a job for good (until a restart)."""
-        return self._command(job_id, lambda job: job.cancel(by))
+        return self._command(job_id, lambda job: job.cancel(by), by=by)
 
     def restart(self, job_id: int, by: str) -> Outcome:
         """Queue a new attempt of the job, from scratch."""
-        return self._command(job_id, lambda job: job.restart(by))
+        return self._command(job_id, lambda job: job.restart(by), by=by)
+
+    def is_admin(self, name: str) -> bool:
+        """Whether `name` is the runtime or a user with the admin role."""
+        if name == SYSTEM:
+            return True
+        try:
+            return self.get_user(name).role == "admin"
+        except UserNotFoundError:
+            return False
+
+    def _check_may_command(self, job: Job, by: str) -> None:
+        if by != job.owner and not self.is_admin(by):
+            raise ForbiddenError(
+                f"only the job's owner ({job.owner}) or an admin may command job {job.number}"
+            )
 
     def start(self, job_id: int, run_id: str, worker: str) -> Outcome:
         """Mark a queued job running under `run_id`; fails if another run won."""
@@ -254,10 +272,22 @@ class JobKeeper(Application[str]):
         """Give a run's job back to the queue (or finish a pending stop or cancel)."""
         return self._command(job_id, lambda job: job.requeue(run_id, reason))
 
-    def _command(self, job_id: int, command: Callable[[Job], Any], *, retry: bool = True) -> Outcome:
-        """Apply `command` to the freshest job and save; on a version conflict, try again."""
+    def _command(
+        self,
+        job_id: int,
+        command: Callable[[Job], Any],
+        *,
+        retry: bool = True,
+        by: str | None = None,
+    ) -> Outcome:
+        """Apply `command` to the freshest job and save; on a version conflict, try again.
+
+        With `by`, the command is a user's, and only the job's owner or an admin may give it.
+        """
         for _ in range(COMMAND_RETRIES if retry else 1):
             job = self.get_job(job_id)
+            if by is not None:
+                self._check_may_command(job, by)
             command(job)
             if not job.pending_events:
                 return Outcome(job, False, None)
@@ -273,7 +303,9 @@ class JobKeeper(Application[str]):
     def create_user(
         self, *, name: str, surname: str = "", title: str = "", role: str = "user", by: str
     ) -> User:
-        """Create a user with a unique name and the next free user number."""
+        """Create a user with a unique name and the next free user number; admins only."""
+        if not self.is_admin(by):
+            raise ForbiddenError("only an admin may create users")
         check_name(name)
         if self._exists(user_aggregate_id(name)):
             raise UserExistsError(name)
@@ -322,6 +354,7 @@ class JobKeeper(Application[str]):
         `chosen` records a token the operator picked (for automation) as the user's token
         `configured`, replacing an earlier one.
         """
+        self._check_may_manage_tokens(name, by)
         issued = new_token(name) if chosen is None else configured_token(chosen)
         self._user_command(
             name,
@@ -333,6 +366,7 @@ class JobKeeper(Application[str]):
 
     def revoke_token(self, name: str, token_id: str, *, by: str) -> bool:
         """Revoke one of a user's tokens; False if it has no such token."""
+        self._check_may_manage_tokens(name, by)
         return bool(self._user_command(name, lambda user: user.revoke_token(token_id, by)))
 
     def authenticate(self, token: str) -> User | None:
@@ -346,6 +380,10 @@ class JobKeeper(Application[str]):
         if recorded is None or not token_matches(token, recorded["digest"]):
             return None
         return user
+
+    def _check_may_manage_tokens(self, name: str, by: str) -> None:
+        if by != name and not self.is_admin(by):
+            raise ForbiddenError(f"only {name} or an admin may manage {name}'s tokens")
 
     def _user_command(self, name: str, command: Callable[[User], T]) -> T:
         for _ in range(COMMAND_RETRIES):

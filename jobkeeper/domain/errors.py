@@ -44,6 +44,10 @@ class TransitionError(DomainError):
         self.allowed = allowed
 
 
+class ForbiddenError(DomainError):
+    """Raised when the user asking may not do what they ask (nothing is recorded)."""
+
+
 class InvalidJobError(DomainError):
     """Raised when a submitted job names an unknown kind or carries bad params."""
 

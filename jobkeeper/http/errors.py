@@ -16,6 +16,7 @@ from jobkeeper.domain.errors import (
     JobNotFoundError,
     TransitionError,
     UserExistsError,
+    ForbiddenError,
     UserNotFoundError,
 )
 
@@ -30,6 +31,7 @@ STATUS_OF: dict[type, tuple[str, str]] = {
     InvalidUserError: (falcon.HTTP_400, "Invalid user"),
     UserExistsError: (falcon.HTTP_409, "User exists"),
     ConflictError: (falcon.HTTP_409, "Conflict"),
+    ForbiddenError: (falcon.HTTP_403, "Forbidden"),
 }
 
 

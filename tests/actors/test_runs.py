@@ -22,7 +22,11 @@ def test_base_sieve_agrees_with_the_known_count() -> None:
 
 
 def test_primes_stopped_and_resumed_five_times_gives_the_exact_count(runtime: Runtime) -> None:
-    job_id = submit(runtime, "primes", limit=200_000, chunk=1000, delay=0.01)
+    runtime.app.create_user(name="alice", by="admin")
+    job_id = runtime.submit(
+        kind="primes", params={"limit": 200_000, "chunk": 1000, "delay": 0.01},
+        owner="alice", by="admin",
+    ).job.number  # fmt: skip
     checkpoints = []
     for _ in range(5):
         wait_for_status(runtime, job_id, "running")
@@ -32,7 +36,7 @@ def test_primes_stopped_and_resumed_five_times_gives_the_exact_count(runtime: Ru
         stopped = wait_for_status(runtime, job_id, "stopped")
         assert stopped.progress >= before
         checkpoints.append(stopped.checkpoint["next"])
-        runtime.resume(job_id, "admin")
+        runtime.resume(job_id, "alice")
     done = wait_for_status(runtime, job_id, "succeeded", "failed", timeout=60)
     assert done.result == {"count": PRIMES_TO_200K}
     assert checkpoints == sorted(checkpoints) and checkpoints[0] > 0

@@ -20,7 +20,7 @@ def app(tmp_path: Path) -> JobKeeper:
 
 
 def test_an_issued_token_authenticates_its_user(app: JobKeeper) -> None:
-    issued = app.issue_token("ada_l.x", by="admin", label="laptop")
+    issued = app.issue_token("ada_l.x", by="system", label="laptop")
     assert parse(issued.token) == ("ada_l.x", issued.token_id)
     user = app.authenticate(issued.token)
     assert user is not None and user.name == "ada_l.x"
@@ -38,12 +38,12 @@ def test_an_issued_token_authenticates_its_user(app: JobKeeper) -> None:
     ],
 )
 def test_wrong_or_malformed_tokens_authenticate_nobody(app: JobKeeper, mangle) -> None:  # type: ignore[no-untyped-def]
-    issued = app.issue_token("ada_l.x", by="admin")
+    issued = app.issue_token("ada_l.x", by="system")
     assert app.authenticate(mangle(issued.token)) is None
 
 
 def test_a_user_has_several_tokens_and_revokes_one(app: JobKeeper) -> None:
-    first = app.issue_token("ada_l.x", by="admin")
+    first = app.issue_token("ada_l.x", by="system")
     second = app.issue_token("ada_l.x", by="ada_l.x")
     assert app.revoke_token("ada_l.x", first.token_id, by="ada_l.x") is True
     assert app.authenticate(first.token) is None
@@ -52,16 +52,16 @@ def test_a_user_has_several_tokens_and_revokes_one(app: JobKeeper) -> None:
 
 
 def test_issue_and_revocation_are_events_with_who(app: JobKeeper) -> None:
-    issued = app.issue_token("ada_l.x", by="admin")
+    issued = app.issue_token("ada_l.x", by="system")
     app.revoke_token("ada_l.x", issued.token_id, by="ada_l.x")
     events = list(app.events.get("user-ada_l.x"))
     assert [(type(e).__name__, e.by) for e in events] == [
-        ("Created", "system"), ("TokenIssued", "admin"), ("TokenRevoked", "ada_l.x"),
+        ("Created", "system"), ("TokenIssued", "system"), ("TokenRevoked", "ada_l.x"),
     ]  # fmt: skip
 
 
 def test_tokens_are_not_stored_in_plain_text(app: JobKeeper, tmp_path: Path) -> None:
-    issued = app.issue_token("ada_l.x", by="admin")
+    issued = app.issue_token("ada_l.x", by="system")
     secret = issued.token.rsplit("_", 1)[1]
     app.close()
     stored = b"".join(p.read_bytes() for p in tmp_path.glob("events.db*"))
@@ -71,4 +71,4 @@ def test_tokens_are_not_stored_in_plain_text(app: JobKeeper, tmp_path: Path) -> 
 
 def test_tokens_of_unknown_users_cannot_be_issued(app: JobKeeper) -> None:
     with pytest.raises(UserNotFoundError):
-        app.issue_token("nobody", by="admin")
+        app.issue_token("nobody", by="system")
