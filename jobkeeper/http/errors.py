@@ -11,12 +11,12 @@ import orjson
 
 from jobkeeper.domain.errors import (
     ConflictError,
+    ForbiddenError,
     InvalidJobError,
     InvalidUserError,
     JobNotFoundError,
     TransitionError,
     UserExistsError,
-    ForbiddenError,
     UserNotFoundError,
 )
 
