@@ -1,58 +1,35 @@
-"""The Falcon app: media handlers, error handling and every route of the v1 API."""
+"""The Falcon app: media handlers, error handling, and every route of the route tables."""
 
 from __future__ import annotations
 
 import falcon
 import orjson
 
-from jobkeeper.http.commands import JobCommand, commands
 from jobkeeper.http.errors import add_error_handling
-from jobkeeper.http.health import Health
-from jobkeeper.http.jobs import JobCollection, JobHistory, JobItem, JobPhaseCollection
-from jobkeeper.http.kinds import KindCollection
-from jobkeeper.http.logs import JobLogs, LogCollection
-from jobkeeper.http.models import MAX_ID
+from jobkeeper.http.meta_routes import META_ROUTES
+from jobkeeper.http.openapi import document
 from jobkeeper.http.representation import to_json
+from jobkeeper.http.routes import Route, Wiring
+from jobkeeper.http.seed_routes import SEED_ROUTES
 from jobkeeper.http.service import Service
-from jobkeeper.http.stream import JobStream
-from jobkeeper.http.users import UserCollection, UserItem, UserJobs
+from jobkeeper.http.v1_routes import V1_ROUTES
 
-API = "/api/v1"
-JOB = f"{API}/jobs/{{job_id:int(min=1, max={MAX_ID})}}"
-"""Every route of one job uses this same converter (Falcon requires it), so ids stay in range."""
-USER = f"{API}/users/{{name}}"
+ROUTES: list[Route] = [*META_ROUTES, *V1_ROUTES, *SEED_ROUTES]
+"""Every route the app serves; the OpenAPI document describes exactly these."""
 
 
 def create_app(
-    service: Service, *, max_body: int = 1024 * 1024
+    service: Service, *, max_body: int = 1024 * 1024, stream_seconds: float | None = None
 ) -> falcon.App[falcon.Request, falcon.Response]:
-    """The WSGI app serving `service`; bodies over `max_body` bytes answer 413."""
+    """The WSGI app serving `service`; bodies over `max_body` bytes answer 413, and event
+    streams end after `stream_seconds` (None: when their job finishes)."""
     app = falcon.App(media_type=falcon.MEDIA_JSON)
     app.req_options.strip_url_path_trailing_slash = True
     handler = falcon.media.JSONHandler(dumps=to_json, loads=orjson.loads)
     app.req_options.media_handlers.update({falcon.MEDIA_JSON: handler})
     app.resp_options.media_handlers.update({falcon.MEDIA_JSON: handler})
     add_error_handling(app)
-    add_routes(app, service, max_body)
+    wiring = Wiring(service, max_body, stream_seconds, document(ROUTES))
+    for route in ROUTES:
+        app.add_route(route.template, route.resource(wiring))
     return app
-
-
-def add_routes(
-    app: falcon.App[falcon.Request, falcon.Response], service: Service, max_body: int
-) -> None:
-    """Mount every resource under /api/v1 (and /healthz at the root)."""
-    app.add_route("/healthz", Health())
-    app.add_route(f"{API}/jobs", JobCollection(service, max_body))
-    app.add_route(f"{API}/jobs/running", JobPhaseCollection(service, "active"))
-    app.add_route(f"{API}/jobs/finished", JobPhaseCollection(service, "finished"))
-    app.add_route(JOB, JobItem(service))
-    for name, command in commands(service).items():
-        app.add_route(f"{JOB}/{name}", JobCommand(command))
-    app.add_route(f"{JOB}/logs", JobLogs(service))
-    app.add_route(f"{JOB}/history", JobHistory(service))
-    app.add_route(f"{JOB}/stream", JobStream(service))
-    app.add_route(f"{API}/logs", LogCollection(service))
-    app.add_route(f"{API}/users", UserCollection(service, max_body))
-    app.add_route(USER, UserItem(service))
-    app.add_route(f"{USER}/jobs", UserJobs(service))
-    app.add_route(f"{API}/kinds", KindCollection(service))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import falcon
 
 ADMIN = "admin"
+PUBLIC_ROUTES = frozenset({"/healthz", "/openapi.json", "/docs", "/docs/assets/{asset}"})
+"""Routes answered without credentials, even once every other request needs a token."""
 
 
 def caller(req: falcon.Request) -> str:

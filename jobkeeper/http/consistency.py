@@ -29,3 +29,8 @@ def tell_outcome(resp: falcon.Response, outcome: Outcome) -> None:
     """Say whether a command changed the job, and where its events landed."""
     resp.set_header(CHANGED_HEADER, "true" if outcome.changed else "false")
     tell_position(resp, outcome.position)
+
+
+def await_latest(service: Service) -> None:
+    """Let the views include every write made so far (bounded), as the seed's reads did."""
+    await_position(service, service.app.position())

@@ -12,18 +12,19 @@ from jobkeeper.domain.application import HistoryEntry
 from jobkeeper.domain.job import Job
 from jobkeeper.domain.lifecycle import Status, allowed_commands
 from jobkeeper.domain.user import User
+from jobkeeper.http.responses import HistoryEntryOut, JobOut, LogLineOut, UserOut
 
 JSONObject = dict[str, Any]
-JOB_FIELDS = (
-    "id", "name", "kind", "owner", "params", "status", "progress", "attempt", "checkpoint",
-    "result", "error", "created_at", "started_at", "finished_at", "not_before", "deadline",
-    "version",
-)  # fmt: skip
+# The fields come from the output models, so an answer has exactly what the OpenAPI document says.
+JOB_FIELDS = tuple(field for field in JobOut.model_fields if field != "allowed_commands")
+USER_FIELDS = tuple(UserOut.model_fields)
+LOG_FIELDS = tuple(LogLineOut.model_fields)
+HISTORY_FIELDS = tuple(HistoryEntryOut.model_fields)
 
 
 def job_from_aggregate(job: Job) -> JSONObject:
     """A job as the aggregate holds it."""
-    return _job({field: getattr(job, field) for field in JOB_FIELDS[1:]} | {"id": job.number})
+    return _job({field: _attribute(job, field) for field in JOB_FIELDS})
 
 
 def job_from_row(row: Mapping[str, Any]) -> JSONObject:
@@ -37,31 +38,29 @@ def _job(values: Mapping[str, Any]) -> JSONObject:
     return out
 
 
+def _attribute(aggregate: Job | User, field: str) -> Any:
+    """An aggregate's value of an answer's field; the answer's `id` is the aggregate's number."""
+    return aggregate.number if field == "id" else getattr(aggregate, field)
+
+
 def user_from_aggregate(user: User) -> JSONObject:
     """A user as the aggregate holds it."""
-    return {
-        "id": user.number, "name": user.name, "surname": user.surname, "title": user.title,
-        "role": user.role, "created_at": plain(user.created_at),
-    }  # fmt: skip
+    return {field: plain(_attribute(user, field)) for field in USER_FIELDS}
 
 
 def user_from_row(row: Mapping[str, Any]) -> JSONObject:
     """A user as the users view holds it."""
-    fields = ("id", "name", "surname", "title", "role", "created_at")
-    return {field: plain(row[field]) for field in fields}
+    return {field: plain(row[field]) for field in USER_FIELDS}
 
 
 def log_line(row: Mapping[str, Any]) -> JSONObject:
     """A log line as the logs view holds it."""
-    return {field: row[field] for field in ("id", "job_id", "line", "at", "text")}
+    return {field: row[field] for field in LOG_FIELDS}
 
 
 def history_entry(entry: HistoryEntry) -> JSONObject:
     """One recorded event of a job."""
-    return {
-        "version": entry.version, "type": entry.type, "at": plain(entry.at), "by": entry.by,
-        "data": plain(entry.data),
-    }  # fmt: skip
+    return {field: plain(getattr(entry, field)) for field in HISTORY_FIELDS}
 
 
 def plain(value: Any) -> Any:

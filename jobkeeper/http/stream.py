@@ -22,8 +22,16 @@ BATCH = 100  # events read per poll, so no iteration does unbounded work
 class JobStream:
     """GET /jobs/{id}/stream: text/event-stream, resumable with Last-Event-ID."""
 
-    def __init__(self, service: Service, *, poll: float = 0.2, keepalive: float = 10.0) -> None:
+    def __init__(
+        self,
+        service: Service,
+        *,
+        poll: float = 0.2,
+        keepalive: float = 10.0,
+        max_seconds: float | None = None,
+    ) -> None:
         self.service, self.poll, self.keepalive = service, poll, keepalive
+        self.max_seconds = max_seconds  # then the stream ends; clients reconnect with Last-Event-ID
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, job_id: int) -> None:
         """Stream the job from now (or from after the client's last event id)."""
@@ -42,6 +50,7 @@ class JobStream:
         elif after < job.version:
             state = self.service.app.get_job(job.number, version=after) if after else None
         beat = time.monotonic()
+        end = None if self.max_seconds is None else beat + self.max_seconds
         while True:
             events = self._events_after(job.number, state.version if state else 0)
             for event in events:
@@ -49,6 +58,8 @@ class JobStream:
                 state = event.mutate(state)
                 yield b"".join(event_messages(event, before, state))
             if state is not None and state.status in TERMINAL:
+                return
+            if end is not None and time.monotonic() >= end:
                 return
             if events:
                 beat = time.monotonic()

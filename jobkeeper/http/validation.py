@@ -14,8 +14,15 @@ JSON_TYPES = ("application/json",)
 
 def read_body(req: falcon.Request, model: type[M], max_body: int) -> M:
     """The request's JSON object body, validated against `model`."""
-    _check_content_type(req)
-    raw = _read_bounded(req, max_body)
+    media_type = media_type_of(req)
+    if media_type is not None and not is_json(media_type):
+        raise unsupported(media_type, "application/json")
+    return read_json(req, model, max_body)
+
+
+def read_json(req: falcon.Request, model: type[M], max_body: int) -> M:
+    """The request's body, read as a JSON object whatever its content type says."""
+    raw = read_bounded(req, max_body)
     if not raw.strip():
         raise falcon.HTTPBadRequest(title="Missing body", description="send a JSON object")
     try:
@@ -27,7 +34,7 @@ def read_body(req: falcon.Request, model: type[M], max_body: int) -> M:
         raise falcon.HTTPBadRequest(
             title="Invalid body", description=f"the body must be a JSON object, not {kind}"
         )
-    return _validated(model, data, "Invalid body")
+    return validated(model, data, "Invalid body")
 
 
 def read_query(req: falcon.Request, model: type[M]) -> M:
@@ -37,7 +44,7 @@ def read_query(req: falcon.Request, model: type[M]) -> M:
         raise falcon.HTTPBadRequest(
             title="Invalid query", description=f"{repeated[0]}: give this parameter once"
         )
-    return _validated(model, dict(req.params), "Invalid query")
+    return validated(model, dict(req.params), "Invalid query")
 
 
 def describe(error: ValidationError) -> str:
@@ -49,25 +56,35 @@ def describe(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def _validated(model: type[M], data: dict[str, object], title: str) -> M:
+def validated(model: type[M], data: dict[str, object], title: str) -> M:
+    """`data` as a `model`; 400 with `title` and one line per problem when it is not one."""
     try:
         return model.model_validate(data)
     except ValidationError as error:
         raise falcon.HTTPBadRequest(title=title, description=describe(error)) from None
 
 
-def _check_content_type(req: falcon.Request) -> None:
+def media_type_of(req: falcon.Request) -> str | None:
+    """The request's media type, lower case and without parameters; None when it sends none."""
     if req.content_type is None:
-        return  # JSON is the only thing this API speaks
-    media_type = req.content_type.split(";", 1)[0].strip().lower()
-    if media_type not in JSON_TYPES and not media_type.endswith("+json"):
-        raise falcon.HTTPUnsupportedMediaType(
-            title="Unsupported media type",
-            description=f"send application/json, not {media_type or 'an empty type'}",
-        )
+        return None
+    return req.content_type.split(";", 1)[0].strip().lower()
 
 
-def _read_bounded(req: falcon.Request, max_body: int) -> bytes:
+def is_json(media_type: str) -> bool:
+    """Whether `media_type` is JSON (application/json or any +json type)."""
+    return media_type in JSON_TYPES or media_type.endswith("+json")
+
+
+def unsupported(media_type: str, accepted: str) -> falcon.HTTPError:
+    """The 415 for a body of `media_type`, naming what to send instead."""
+    return falcon.HTTPUnsupportedMediaType(
+        title="Unsupported media type",
+        description=f"send {accepted}, not {media_type or 'an empty type'}",
+    )
+
+
+def read_bounded(req: falcon.Request, max_body: int) -> bytes:
     """At most max_body bytes of the body; 413 when the client sends or announces more."""
     length = req.content_length
     if length is not None and length > max_body:

@@ -1,0 +1,146 @@
+"""The OpenAPI 3.1 document, built from the route table and the models that read and answer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter
+
+from jobkeeper.http.forms import MULTIPART, URLENCODED
+from jobkeeper.http.routes import JSON, PATH_PARAMETERS, Operation, Reply, Route
+
+Schema = dict[str, Any]
+REF = "#/components/schemas/{model}"
+INFO = {
+    "title": "jobkeeper",
+    "version": "1",
+    "description": "Runs long jobs and keeps their whole story. The v1 API lives under "
+    "/api/v1; the seed service's paths under /api/ still answer, and are deprecated. "
+    "A trailing slash is optional on every path.",
+}
+
+
+def document(routes: Iterable[Route]) -> dict[str, Any]:
+    """The OpenAPI document of `routes`."""
+    components: dict[str, Schema] = {}
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        item = paths.setdefault(route.path, {})
+        for operation in route.operations:
+            item[operation.method.lower()] = _operation(route, operation, components)
+    return {
+        "openapi": "3.1.0",
+        "info": INFO,
+        "paths": paths,
+        "components": {"schemas": dict(sorted(components.items()))},
+    }
+
+
+def _operation(route: Route, operation: Operation, components: dict[str, Schema]) -> Schema:
+    out: Schema = {
+        "operationId": _operation_id(operation.method, route.path),
+        "summary": operation.summary,
+        "tags": [route.tag],
+        "parameters": [
+            *(_path_parameter(name) for name in route.parameters),
+            *_query_parameters(operation.query, components),
+            *(_header_parameter(name, text) for name, text in operation.headers.items()),
+        ],
+        "responses": {
+            str(status): _response(reply, components)
+            for status, reply in sorted(operation.replies.items())
+        },
+    }
+    description = operation.description
+    if operation.replaced_by:
+        out["deprecated"] = True
+        description = f"Deprecated: the seed's path; use `{operation.replaced_by}`. {description}"
+    if description:
+        out["description"] = description.strip()
+    if operation.body is not None:
+        schema = _schema(operation.body, components, "validation")
+        media = (JSON, URLENCODED, MULTIPART) if operation.forms else (JSON,)
+        out["requestBody"] = {"required": True, "content": {m: {"schema": schema} for m in media}}
+    return out
+
+
+def _operation_id(method: str, path: str) -> str:
+    words = path.replace("{", "").replace("}", "").replace(".", "_").strip("/").split("/")
+    return "_".join([method.lower(), *words]).replace("-", "_")
+
+
+def _path_parameter(name: str) -> Schema:
+    parameter = PATH_PARAMETERS[name]
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": parameter.description,
+        "schema": dict(parameter.schema),
+    }
+
+
+def _query_parameters(model: type[BaseModel] | None, components: dict[str, Schema]) -> list[Schema]:
+    if model is None:
+        return []
+    schema = _hoisted(model.model_json_schema(ref_template=REF), components)
+    required = set(schema.get("required", ()))
+    parameters = []
+    for name, field in schema.get("properties", {}).items():
+        field = _without_null(field)
+        parameter = {"name": name, "in": "query", "required": name in required, "schema": field}
+        if "description" in field:
+            parameter["description"] = field["description"]
+        parameters.append(parameter)
+    return parameters
+
+
+def _without_null(field: Schema) -> Schema:
+    """A query parameter is absent or a value: its schema's `null` branch cannot be sent."""
+    branches = [b for b in field.get("anyOf", ()) if b.get("type") != "null"]
+    if len(branches) != 1:
+        return field
+    rest = {k: v for k, v in field.items() if k not in ("anyOf", "default")}
+    return {**branches[0], **rest}
+
+
+def _header_parameter(name: str, description: str) -> Schema:
+    return {"name": name, "in": "header", "required": False, "description": description,
+            "schema": {"type": "string"}}  # fmt: skip
+
+
+def _response(reply: Reply, components: dict[str, Schema]) -> Schema:
+    out: Schema = {"description": reply.description}
+    if reply.headers:
+        out["headers"] = {
+            name: {"description": text, "schema": {"type": "string"}}
+            for name, text in reply.headers.items()
+        }
+    if reply.body is not None:
+        schema = _schema(reply.body, components, "serialization")
+        out["content"] = {media: {"schema": schema} for media in reply.media}
+    else:
+        out["content"] = {media: {} for media in reply.media}
+    return out
+
+
+def _schema(kind: Any, components: dict[str, Schema], mode: str) -> Schema:
+    """The schema of a model (a reference to its component) or of any other type (inline)."""
+    schema = _hoisted(TypeAdapter(kind).json_schema(ref_template=REF, mode=mode), components)  # type: ignore[arg-type]
+    if isinstance(kind, type) and issubclass(kind, BaseModel):
+        _add(components, kind.__name__, schema)
+        return {"$ref": REF.format(model=kind.__name__)}
+    return schema
+
+
+def _hoisted(schema: Schema, components: dict[str, Schema]) -> Schema:
+    """`schema` with its `$defs` moved into the document's components."""
+    for name, definition in schema.pop("$defs", {}).items():
+        _add(components, name, definition)
+    return schema
+
+
+def _add(components: dict[str, Schema], name: str, schema: Mapping[str, Any]) -> None:
+    if components.setdefault(name, dict(schema)) != schema:
+        raise ValueError(f"two different schemas are named {name!r}")
