@@ -61,6 +61,41 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
+def measure_stops(
+    http: requests.Session, api: str, stops: int, step: float, parallel: int = 20
+) -> list[float]:
+    """Seconds from each stop request to the job reading `stopped`, over `stops` jobs.
+
+    Runs `sleep` jobs of `step`-second steps, `parallel` at a time; each is stopped at a
+    random moment inside a step, watched until stopped, then cancelled (bench/run.py calls
+    this against its own `jobkeeper serve`, with or without a thousand other jobs running).
+    """
+    latencies: list[float] = []
+    rng = random.Random(1)
+    while len(latencies) < stops:
+        batch = min(parallel, stops - len(latencies))
+        body = {"kind": "sleep", "params": {"seconds": 3600, "step": step}}
+        ids = [http.post(f"{api}/jobs", json=body, timeout=10).json()["id"] for _ in range(batch)]
+        for job_id in ids:
+            _wait_status(http, f"{api}/jobs/{job_id}", "running", 0.005)
+        for job_id in ids:
+            time.sleep(rng.uniform(0, step))  # land anywhere inside a step
+            started = time.perf_counter()
+            http.post(f"{api}/jobs/{job_id}/stop", timeout=10).raise_for_status()
+            _wait_status(http, f"{api}/jobs/{job_id}", "stopped", 0.002)
+            latencies.append(time.perf_counter() - started)
+            http.post(f"{api}/jobs/{job_id}/cancel", timeout=10)
+    return latencies
+
+
+def _wait_status(http: requests.Session, url: str, status: str, poll: float) -> None:
+    deadline = time.monotonic() + 120
+    while http.get(url, timeout=10).json()["status"] != status:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{url} did not become {status} within 120 s")
+        time.sleep(poll)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mode", choices=["embedded", "scaled"], default="embedded")
@@ -72,7 +107,13 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="jobkeeper-bench-"))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "JOBKEEPER_LOG_LEVEL": "warning", "JOBKEEPER_DATA": str(work / "data")}
+    env = {
+        **os.environ,
+        "JOBKEEPER_LOG_LEVEL": "warning",
+        "JOBKEEPER_DATA": str(work / "data"),
+        "JOBKEEPER_RATE_COMMANDS": "off",
+        "JOBKEEPER_RATE_READS": "off",
+    }
     processes = []
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     if args.mode == "scaled":
@@ -89,27 +130,13 @@ def main() -> None:
     try:
         wait_healthy(url)
         http = requests.Session()
-        token = next(iter(work.glob("data/*token*")), None)
-        if token is not None:
+        token = work / "data" / "admin-token"
+        chosen = env.get("JOBKEEPER_ADMIN_TOKEN")
+        if token.exists():
             http.headers["Authorization"] = f"Bearer {token.read_text().strip()}"
-        api = f"{url}/api/v1"
-        latencies: list[float] = []
-        rng = random.Random(1)
-        while len(latencies) < args.stops:
-            batch = min(args.parallel, args.stops - len(latencies))
-            body = {"kind": "sleep", "params": {"seconds": 3600, "step": args.step}}
-            ids = [http.post(f"{api}/jobs", json=body, timeout=10).json()["id"] for _ in range(batch)]
-            for job_id in ids:
-                while http.get(f"{api}/jobs/{job_id}", timeout=10).json()["status"] != "running":
-                    time.sleep(0.005)
-            for job_id in ids:
-                time.sleep(rng.uniform(0, args.step))  # land anywhere inside a step
-                started = time.perf_counter()
-                http.post(f"{api}/jobs/{job_id}/stop", timeout=10).raise_for_status()
-                while http.get(f"{api}/jobs/{job_id}", timeout=10).json()["status"] != "stopped":
-                    time.sleep(0.002)
-                latencies.append(time.perf_counter() - started)
-                http.post(f"{api}/jobs/{job_id}/cancel", timeout=10)
+        elif chosen:
+            http.headers["Authorization"] = f"Bearer {chosen}"
+        latencies = measure_stops(http, f"{url}/api/v1", args.stops, args.step, args.parallel)
         steps = [value / args.step for value in latencies]
         print(f"mode={args.mode} stops={len(latencies)} step={args.step}s")
         print("             seconds    steps")

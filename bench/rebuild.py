@@ -1,0 +1,106 @@
+"""View rebuild speed against the raw speed of reading the notification log, in one process.
+
+Raw: the library's `select_notifications` over the whole log, a thousand at a time (the
+ViewRunner's page size), nothing else. Mapped: the same, plus turning each notification into
+its domain event (what any projection must do at least). Rebuild: a fresh view store and the
+service's own `ViewRunner(...).catch_up()` from position 0 over the same log.
+
+    python bench/rebuild.py --jobs 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
+
+from stores import Store, default_cache, ensure_store
+
+PAGE = 1000
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    events: int
+    raw_per_second: float
+    mapped_per_second: float
+    rebuild_per_second: float
+
+    @property
+    def ratio(self) -> float:
+        return self.rebuild_per_second / self.raw_per_second
+
+
+def measure(store: Store, work: Path) -> RebuildResult:
+    """Raw read, mapped read and rebuild rates over a copy of `store`'s event log."""
+    from jobkeeper.actors import liveness
+    from jobkeeper.bootstrap import open_app
+    from jobkeeper.projections.projection import READ_MODELS, ViewRunner, Views
+    from jobkeeper.projections.store import SideTable, open_view_store
+    from jobkeeper.settings import Settings
+
+    data = work / "rebuild-data"
+    data.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(store.path / "events.db", data / "events.db")
+    settings = Settings.from_env({}, data=data)
+    app = open_app(settings)
+    _read(app, map_events=False)  # warm the page cache; not measured
+    events, seconds = _read(app, map_events=False)
+    _, mapped_seconds = _read(app, map_events=True)
+    view_store = open_view_store(
+        settings.views_env(), READ_MODELS, side_tables=(cast(SideTable, liveness),)
+    )
+    runner = ViewRunner(app, Views(view_store))
+    started = time.perf_counter()
+    applied = runner.catch_up()
+    rebuild_seconds = time.perf_counter() - started
+    view_store.datastore.close()
+    app.close()
+    shutil.rmtree(data)
+    assert applied == events, (applied, events)
+    return RebuildResult(
+        events=events,
+        raw_per_second=events / seconds,
+        mapped_per_second=events / mapped_seconds,
+        rebuild_per_second=events / rebuild_seconds,
+    )
+
+
+def _read(app: object, *, map_events: bool) -> tuple[int, float]:
+    recorder = app.recorder  # type: ignore[attr-defined]
+    mapper = app.mapper  # type: ignore[attr-defined]
+    count, position = 0, 0
+    started = time.perf_counter()
+    while True:
+        notifications = recorder.select_notifications(start=position + 1, limit=PAGE)
+        if not notifications:
+            break
+        if map_events:
+            for notification in notifications:
+                mapper.to_domain_event(notification)
+        count += len(notifications)
+        position = notifications[-1].id
+    return count, time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=100_000)
+    parser.add_argument("--cache", type=Path, default=default_cache())
+    args = parser.parse_args()
+    store = ensure_store(args.jobs, args.cache)
+    with tempfile.TemporaryDirectory(prefix="jobkeeper-rebuild-") as work:
+        result = measure(store, Path(work))
+    print(f"{result.events:,} events")
+    print(f"  raw select_notifications  {result.raw_per_second:12,.0f} events/s")
+    print(f"  + mapping to events       {result.mapped_per_second:12,.0f} events/s")
+    print(f"  ViewRunner.catch_up       {result.rebuild_per_second:12,.0f} events/s")
+    print(f"  rebuild / raw             {result.ratio:12.1%}")
+
+
+if __name__ == "__main__":
+    main()
