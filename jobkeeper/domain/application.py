@@ -18,7 +18,6 @@ from jobkeeper.domain.errors import (
     ConflictError,
     ForbiddenError,
     InvalidJobError,
-    InvalidUserError,
     JobNotFoundError,
     UserExistsError,
     UserNotFoundError,
@@ -373,9 +372,15 @@ class JobKeeper(Application[str]):
         """The user a bearer token belongs to, or None for a wrong, revoked or malformed token."""
         name, token_id = parse_token(token) or CONFIGURED
         try:
-            user = self.get_user(name)
-        except (UserNotFoundError, InvalidUserError):
+            # Every request authenticates, mostly as the same few users: read the cached user
+            # without a copy, and without queueing behind another request that is bringing
+            # the same user up to date (that one sees a revocation at once).
+            user: object = self.repository.get(
+                user_aggregate_id(name), fastforward_skipping=True, deepcopy_from_cache=False
+            )
+        except AggregateNotFoundError:
             return None
+        assert isinstance(user, User)
         recorded = user.tokens.get(token_id)
         if recorded is None or not token_matches(token, recorded["digest"]):
             return None
