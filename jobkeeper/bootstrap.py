@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from contextlib import contextmanager
 import socket
+import threading
 import uuid
 from typing import Any, cast
 
@@ -82,6 +83,7 @@ class Runtime:
         self.worker: dramatiq.Worker | None = None
         self.liveness: liveness.Liveness | None = None
         self.admin_token: str | None = None
+        self.closing = threading.Event()  # set when close() begins: open event streams end
 
     def start(self) -> None:
         """Catch up the views, make sure `admin` exists, recover jobs, start working."""
@@ -220,6 +222,7 @@ class Runtime:
 
     def close(self, timeout: float = 10.0) -> None:
         """Checkpoint live jobs and hand them back, then stop every thread."""
+        self.closing.set()
         if self.host is not None:
             try:
                 left = self.host.proxy().leave_all("the worker is shutting down", timeout).get(

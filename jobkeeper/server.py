@@ -47,10 +47,18 @@ LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
 def create_app(runtime: Runtime, settings: Settings) -> WSGIApp:
-    """The Falcon app of the API, around a started runtime."""
+    """The Falcon app of the API, around a started runtime, with the settings' rate limits
+    (counted in Redis when JOBKEEPER_REDIS_URL is set, so API processes share them)."""
     from jobkeeper.http.app import create_app as create_http_app
+    from jobkeeper.http.rate_limits import RateLimits
 
-    return create_http_app(runtime, max_body=settings.max_body)
+    limits = RateLimits(
+        settings.rate_commands,
+        settings.rate_reads,
+        settings.redis_url or "memory://",
+        namespace=settings.queue,
+    )
+    return create_http_app(runtime, max_body=settings.max_body, rate_limits=limits)
 
 
 def bind_address(host: str, port: int) -> str:

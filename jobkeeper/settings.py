@@ -8,8 +8,10 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from jobkeeper.http.rate_limits import RateLimitConfigError, parse_budget
 
 BROKER_SCHEMES = ("memory", "redis", "rediss", "amqp", "amqps")
+REDIS_SCHEMES = ("redis", "rediss", "redis+unix")
 
 
 class SettingsError(ValueError):
@@ -34,6 +36,9 @@ class Settings:
     queue: str = "jobkeeper"  # broker queue name, and the Redis key namespace
     worker_timeout: float = 30.0  # a worker silent this long has lost its jobs
     admin_token: str = ""  # the admin's token, chosen by the operator (else one is made)
+    rate_commands: str = "60/minute"  # each user's budget of commands (or "off")
+    rate_reads: str = "1200/minute"  # each user's budget of reads (or "off")
+    redis_url: str = ""  # rate-limit counters shared in Redis; empty: in this process's memory
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -64,9 +69,22 @@ class Settings:
                 f"JOBKEEPER_BROKER_URL={self.broker_url!r} is not supported; use memory://, "
                 "redis://host:6379/0 or amqp://user:password@host:5672/"
             )
+        self._check_rate_limits()
         if not self.queue.replace("-", "").replace("_", "").replace(".", "").isalnum():
             raise SettingsError("JOBKEEPER_QUEUE may hold letters, digits, '-', '_' and '.'")
         self.store_env()
+
+    def _check_rate_limits(self) -> None:
+        for name in ("rate_commands", "rate_reads"):
+            try:
+                parse_budget(getattr(self, name), name.removeprefix("rate_"))
+            except RateLimitConfigError as error:
+                raise SettingsError(f"JOBKEEPER_{name.upper()}: {error}") from None
+        if self.redis_url and urlparse(self.redis_url).scheme not in REDIS_SCHEMES:
+            raise SettingsError(
+                f"JOBKEEPER_REDIS_URL={self.redis_url!r} is not supported; use "
+                "redis://host:6379/0, rediss://... or leave it empty for in-memory counters"
+            )
 
     @property
     def embedded_broker(self) -> bool:

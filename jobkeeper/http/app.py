@@ -1,4 +1,4 @@
-"""The Falcon app: media handlers, error handling, and every route of the route tables."""
+"""The Falcon app: media handlers, the guard, error handling, and every route of the route tables."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import falcon
 import orjson
 
 from jobkeeper.http.errors import add_error_handling
+from jobkeeper.http.guard import Authenticate, Guard
 from jobkeeper.http.meta_routes import META_ROUTES
 from jobkeeper.http.openapi import document
+from jobkeeper.http.rate_limits import RateLimits
 from jobkeeper.http.representation import to_json
-from jobkeeper.http.routes import Route, Wiring
+from jobkeeper.http.routes import CONVERTERS, Route, Wiring
 from jobkeeper.http.seed_routes import SEED_ROUTES
 from jobkeeper.http.service import Service
 from jobkeeper.http.v1_routes import V1_ROUTES
@@ -19,12 +21,19 @@ ROUTES: list[Route] = [*META_ROUTES, *V1_ROUTES, *SEED_ROUTES]
 
 
 def create_app(
-    service: Service, *, max_body: int = 1024 * 1024, stream_seconds: float | None = None
+    service: Service,
+    *,
+    max_body: int = 1024 * 1024,
+    stream_seconds: float | None = None,
+    rate_limits: RateLimits | None = None,
 ) -> falcon.App[falcon.Request, falcon.Response]:
-    """The WSGI app serving `service`; bodies over `max_body` bytes answer 413, and event
-    streams end after `stream_seconds` (None: when their job finishes)."""
-    app = falcon.App(media_type=falcon.MEDIA_JSON)
+    """The WSGI app serving `service`; bodies over `max_body` bytes answer 413, event streams
+    end after `stream_seconds` (None: when their job finishes), and callers are held to
+    `rate_limits` (None: no limits)."""
+    guard = Guard(authenticate_with(service), ROUTES, rate_limits)
+    app = falcon.App(media_type=falcon.MEDIA_JSON, middleware=[guard])
     app.req_options.strip_url_path_trailing_slash = True
+    app.router_options.converters.update(CONVERTERS)
     handler = falcon.media.JSONHandler(dumps=to_json, loads=orjson.loads)
     app.req_options.media_handlers.update({falcon.MEDIA_JSON: handler})
     app.resp_options.media_handlers.update({falcon.MEDIA_JSON: handler})
@@ -33,3 +42,13 @@ def create_app(
     for route in ROUTES:
         app.add_route(route.template, route.resource(wiring))
     return app
+
+
+def authenticate_with(service: Service) -> Authenticate:
+    """Finds the name of the user a token belongs to, through the domain's constant-time check."""
+
+    def authenticate(token: str) -> str | None:
+        user = service.app.authenticate(token)
+        return None if user is None else user.name
+
+    return authenticate

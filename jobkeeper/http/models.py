@@ -60,6 +60,12 @@ class UserCreation(Body):
     role: str = Field("user", description="user or admin")
 
 
+class TokenRequest(Body):
+    """POST /users/{name}/tokens: what the new token is for (the body may be left out)."""
+
+    label: str = Field("", max_length=200, description="what the token is for")
+
+
 class Query(BaseModel):
     """A query string: unknown parameters are ignored (caches and tools add their own)."""
 

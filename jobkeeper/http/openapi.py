@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 
 from jobkeeper.http.forms import MULTIPART, URLENCODED
-from jobkeeper.http.routes import JSON, PATH_PARAMETERS, Operation, Reply, Route
+from jobkeeper.http.routes import GUARD_REPLIES, JSON, PATH_PARAMETERS, Operation, Reply, Route
 
 Schema = dict[str, Any]
 REF = "#/components/schemas/{model}"
@@ -17,7 +17,20 @@ INFO = {
     "version": "1",
     "description": "Runs long jobs and keeps their whole story. The v1 API lives under "
     "/api/v1; the seed service's paths under /api/ still answer, and are deprecated. "
-    "A trailing slash is optional on every path.",
+    "A trailing slash is optional on every path.\n\n"
+    "Every operation but the health check, this document and the docs page needs "
+    "`Authorization: Bearer <token>` (401 without a valid one): the first start prints admin's "
+    "token and keeps it in `admin-token` in the data folder; `POST /api/v1/users/{name}/tokens` "
+    "issues more. Only a job's owner or an admin may command it, only an admin creates users "
+    "(403 otherwise). Each user has a budget of commands and one of reads (per client address "
+    "without a valid token); over it, 429 with `Retry-After`.",
+}
+SECURITY_SCHEMES = {
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "a token like jk_<user>_<id>_<secret>, shown once when issued",
+    }
 }
 
 
@@ -33,11 +46,15 @@ def document(routes: Iterable[Route]) -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": INFO,
         "paths": paths,
-        "components": {"schemas": dict(sorted(components.items()))},
+        "components": {
+            "schemas": dict(sorted(components.items())),
+            "securitySchemes": SECURITY_SCHEMES,
+        },
     }
 
 
 def _operation(route: Route, operation: Operation, components: dict[str, Schema]) -> Schema:
+    replies = dict(operation.replies) if route.public else {**operation.replies, **GUARD_REPLIES}
     out: Schema = {
         "operationId": _operation_id(operation.method, route.path),
         "summary": operation.summary,
@@ -48,11 +65,14 @@ def _operation(route: Route, operation: Operation, components: dict[str, Schema]
             *(_header_parameter(name, text) for name, text in operation.headers.items()),
         ],
         "responses": {
-            str(status): _response(reply, components)
-            for status, reply in sorted(operation.replies.items())
+            str(status): _response(reply, components) for status, reply in sorted(replies.items())
         },
     }
+    if not route.public:
+        out["security"] = [{"bearer": []}]
     description = operation.description
+    if operation.writes:
+        description = f"{description} It changes the job, so it spends the command budget."
     if operation.replaced_by:
         out["deprecated"] = True
         description = f"Deprecated: the seed's path; use `{operation.replaced_by}`. {description}"
@@ -61,7 +81,8 @@ def _operation(route: Route, operation: Operation, components: dict[str, Schema]
     if operation.body is not None:
         schema = _schema(operation.body, components, "validation")
         media = (JSON, URLENCODED, MULTIPART) if operation.forms else (JSON,)
-        out["requestBody"] = {"required": True, "content": {m: {"schema": schema} for m in media}}
+        content = {m: {"schema": schema} for m in media}
+        out["requestBody"] = {"required": operation.body_required, "content": content}
     return out
 
 
@@ -120,7 +141,7 @@ def _response(reply: Reply, components: dict[str, Schema]) -> Schema:
     if reply.body is not None:
         schema = _schema(reply.body, components, "serialization")
         out["content"] = {media: {"schema": schema} for media in reply.media}
-    else:
+    elif reply.media:
         out["content"] = {media: {} for media in reply.media}
     return out
 

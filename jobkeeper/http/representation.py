@@ -11,8 +11,9 @@ import orjson
 from jobkeeper.domain.application import HistoryEntry
 from jobkeeper.domain.job import Job
 from jobkeeper.domain.lifecycle import Status, allowed_commands
+from jobkeeper.domain.tokens import NewToken
 from jobkeeper.domain.user import User
-from jobkeeper.http.responses import HistoryEntryOut, JobOut, LogLineOut, UserOut
+from jobkeeper.http.responses import HistoryEntryOut, JobOut, LogLineOut, TokenOut, UserOut
 
 JSONObject = dict[str, Any]
 # The fields come from the output models, so an answer has exactly what the OpenAPI document says.
@@ -20,6 +21,7 @@ JOB_FIELDS = tuple(field for field in JobOut.model_fields if field != "allowed_c
 USER_FIELDS = tuple(UserOut.model_fields)
 LOG_FIELDS = tuple(LogLineOut.model_fields)
 HISTORY_FIELDS = tuple(HistoryEntryOut.model_fields)
+TOKEN_FIELDS = tuple(field for field in TokenOut.model_fields if field != "token_id")
 
 
 def job_from_aggregate(job: Job) -> JSONObject:
@@ -51,6 +53,16 @@ def user_from_aggregate(user: User) -> JSONObject:
 def user_from_row(row: Mapping[str, Any]) -> JSONObject:
     """A user as the users view holds it."""
     return {field: plain(row[field]) for field in USER_FIELDS}
+
+
+def token_from_record(token_id: str, record: Mapping[str, str]) -> JSONObject:
+    """A user's token as the aggregate records it, without its digest."""
+    return {"token_id": token_id, **{field: record[field] for field in TOKEN_FIELDS}}
+
+
+def new_token(issued: NewToken, label: str) -> JSONObject:
+    """A token as issued, shown this once."""
+    return {"token_id": issued.token_id, "token": issued.token, "label": label}
 
 
 def log_line(row: Mapping[str, Any]) -> JSONObject:

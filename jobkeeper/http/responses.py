@@ -72,6 +72,34 @@ class UserOut(Out):
     created_at: datetime
 
 
+class NewTokenOut(Out):
+    """A token as issued: `token` is shown this once and never again (only its hash is kept)."""
+
+    token_id: str = Field(description="names the token in DELETE /users/{name}/tokens/{token_id}")
+    token: str = Field(description="send as `Authorization: Bearer <token>`")
+    label: str
+
+
+class NewUserOut(UserOut):
+    """A user just created, with their first token (shown this once)."""
+
+    token: NewTokenOut
+
+
+class TokenOut(Out):
+    """A token of a user, without its secret."""
+
+    token_id: str
+    label: str
+    issued_at: datetime
+
+
+class TokenList(Out):
+    """A user's tokens, in the order they were issued."""
+
+    items: list[TokenOut]
+
+
 class UserPage(Out):
     """A page of users, in creation order."""
 

@@ -10,11 +10,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from falcon.routing import BaseConverter
 from pydantic import BaseModel
 
 from jobkeeper.domain.user import NAME_PATTERN
+from jobkeeper.http.auth import PUBLIC_ROUTES
 from jobkeeper.http.docs import ASSETS
 from jobkeeper.http.models import MAX_ID
+from jobkeeper.http.rate_limits import COMMAND_METHODS
 from jobkeeper.http.responses import ErrorOut
 from jobkeeper.http.service import Service
 
@@ -32,6 +35,17 @@ class PathParameter:
     description: str = ""
 
 
+class TextConverter(BaseConverter):
+    """A path segment of text: any but one with a NUL character, which matches no route (404)
+    rather than reach a store that cannot hold it."""
+
+    def convert(self, value: str) -> str | None:
+        """The segment as it is, or None (no match) when it holds a NUL character."""
+        return None if "\x00" in value else value
+
+
+CONVERTERS = {"text": TextConverter}
+"""The converters of ours that route templates use, by name."""
 USER_NAME = {"type": "string", "pattern": NAME_PATTERN.pattern}
 PATH_PARAMETERS = {
     "job_id": PathParameter(
@@ -39,8 +53,13 @@ PATH_PARAMETERS = {
         {"type": "integer", "minimum": 1, "maximum": MAX_ID},
         "the job's id; ids out of range match no route (404)",
     ),
-    "name": PathParameter(None, USER_NAME, "a user's name; any other text is no user (404)"),
-    "user_name": PathParameter(None, USER_NAME, "a user's name; any other text is no user (404)"),
+    "name": PathParameter("text", USER_NAME, "a user's name; any other text is no user (404)"),
+    "user_name": PathParameter("text", USER_NAME, "a user's name; any other text is no user (404)"),
+    "token_id": PathParameter(
+        "text",
+        {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+        "a token's id (the part after the user's name); any other text is no token (404)",
+    ),
     "asset": PathParameter(None, {"type": "string", "enum": sorted(ASSETS)}, "a file's name"),
 }
 
@@ -68,6 +87,13 @@ class Operation:
     replaced_by: str | None = None
     description: str = ""
     headers: Mapping[str, str] = field(default_factory=dict)
+    writes: bool = False  # a GET that changes state (the seed's command paths)
+    body_required: bool = True
+
+    @property
+    def is_command(self) -> bool:
+        """Whether the operation spends the command budget (else the read budget)."""
+        return self.writes or self.method in COMMAND_METHODS
 
 
 @dataclass(frozen=True)
@@ -88,6 +114,11 @@ class Route:
     resource: Callable[[Wiring], object]
     operations: tuple[Operation, ...]
     tag: str
+
+    @property
+    def public(self) -> bool:
+        """Whether the route answers without credentials (and without a rate limit)."""
+        return self.path in PUBLIC_ROUTES
 
     @property
     def parameters(self) -> list[str]:
@@ -113,7 +144,7 @@ def get(summary: str, body: Any, *codes: int, **extra: Any) -> Operation:
 def create(summary: str, body: type[BaseModel], answer: Any, **extra: Any) -> Operation:
     """A POST that creates what `body` describes: 201 with `answer`, or a bad-input error."""
     headers = {"Location": "where the new resource is", POSITION: "pass as `position` to lists"}
-    replies = {201: Reply("Created", answer, headers=headers), **errors(400, 409, 413, 415)}
+    replies = {201: Reply("Created", answer, headers=headers), **errors(400, 403, 409, 413, 415)}
     return Operation("POST", summary, replies, body=body, **extra)
 
 
@@ -124,8 +155,27 @@ def errors(*statuses: int) -> dict[int, Reply]:
 
 ERROR_MEANINGS = {
     400: "Bad input: the description says what to fix",
-    404: "No such job, user or path",
+    401: "No token, or a wrong or revoked one: send `Authorization: Bearer <token>`",
+    403: "The caller may not do this (not the job's owner, the user, or an admin)",
+    404: "No such job, user, token or path",
     409: "The command is not allowed in the job's status, or the name is taken",
     413: "The body is larger than the limit",
     415: "The body's content type is not accepted",
+    429: "Over the caller's budget of commands or reads: retry after `Retry-After` seconds",
 }
+RATE_HEADERS = {
+    "RateLimit-Limit": "requests of this kind (commands or reads) allowed per window",
+    "RateLimit-Remaining": "requests of this kind left in the window",
+    "RateLimit-Reset": "seconds until the window frees a request",
+}
+GUARD_REPLIES = {
+    401: Reply(
+        ERROR_MEANINGS[401], ErrorOut, headers={"WWW-Authenticate": '`Bearer realm="jobkeeper"`'}
+    ),
+    429: Reply(
+        ERROR_MEANINGS[429],
+        ErrorOut,
+        headers={"Retry-After": "seconds to wait before trying again", **RATE_HEADERS},
+    ),
+}
+"""What every protected operation may answer besides its own replies."""

@@ -54,9 +54,10 @@ def command(path: str, name: str) -> Route:
         f"{name.capitalize()} the job",
         {
             200: Reply("A one-element array with the job", JOBS, headers=COMMANDED),
-            **errors(404, 409),
+            **errors(403, 404, 409),
         },
         replaced_by=f"POST {V1}/jobs/{{job_id}}/{name}",
+        writes=True,
     )
     return Route(path, lambda w: SeedJobCommand(commands(w.service)[name]), (operation,), "seed")
 
@@ -74,7 +75,8 @@ SEED_ROUTES = [
                 SeedJob,
                 forms=True,
                 replaced_by=f"POST {V1}/jobs",
-                description="It runs for end_time - start_time seconds; end before start is a 400.",
+                description="It runs for end_time - start_time seconds; end before start is a "
+                "400. `user` must be the caller, unless the caller is an admin (403).",
             ),
         ),
         "seed",
@@ -117,7 +119,7 @@ SEED_ROUTES = [
                 "Move the job to a status word",
                 {
                     200: Reply("The job, changed or already so", SeedJob, headers=COMMANDED),
-                    **errors(400, 404, 409, 413, 415),
+                    **errors(400, 403, 404, 409, 413, 415),
                 },
                 body=SeedJobUpdate,
                 forms=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -16,6 +17,8 @@ class Service(Protocol):
     app: JobKeeper
     read: ReadSide
     kinds: KindRegistry
+    closing: threading.Event
+    """Set when the service begins to close: open event streams end."""
 
     def submit(
         self,

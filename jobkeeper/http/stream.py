@@ -43,7 +43,8 @@ class JobStream:
         resp.stream = self.messages(job, after)
 
     def messages(self, job: Job, after: int | None) -> Generator[bytes, None, None]:
-        """The job's SSE messages; ends when the job finishes or the generator is closed."""
+        """The job's SSE messages; ends when the job finishes, the service closes, or the
+        generator is closed."""
         state: Job | None = job  # the repository hands out a copy: ours to change
         if after is None:
             yield message(job.version, "status", job_from_aggregate(job))
@@ -51,7 +52,8 @@ class JobStream:
             state = self.service.app.get_job(job.number, version=after) if after else None
         beat = time.monotonic()
         end = None if self.max_seconds is None else beat + self.max_seconds
-        while True:
+        closing = self.service.closing
+        while not closing.is_set():
             events = self._events_after(job.number, state.version if state else 0)
             for event in events:
                 before = state.status if state is not None else None
@@ -67,7 +69,7 @@ class JobStream:
                 beat = time.monotonic()
                 yield b": keep-alive\n\n"  # a client that left is noticed on this write
             else:
-                time.sleep(self.poll)
+                closing.wait(self.poll)
 
     def _events_after(self, job_id: int, version: int) -> list[Any]:
         aggregate_id = job_aggregate_id(job_id)

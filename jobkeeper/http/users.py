@@ -8,15 +8,21 @@ from jobkeeper.http.auth import caller
 from jobkeeper.http.consistency import await_position, tell_position
 from jobkeeper.http.models import UserCreation, UserJobsQuery, UserListQuery
 from jobkeeper.http.paging import split_page
-from jobkeeper.http.representation import job_from_row, user_from_aggregate, user_from_row
+from jobkeeper.http.representation import (
+    job_from_row,
+    new_token,
+    user_from_aggregate,
+    user_from_row,
+)
 from jobkeeper.http.service import Service
 from jobkeeper.http.validation import read_body, read_query
 
 USERS_PATH = "/api/v1/users"
+FIRST_TOKEN = "first token"
 
 
 class UserCollection:
-    """GET /users lists users in creation order; POST /users creates one."""
+    """GET /users lists users in creation order; POST /users creates one, with a first token."""
 
     def __init__(self, service: Service, max_body: int) -> None:
         self.service, self.max_body = service, max_body
@@ -33,16 +39,18 @@ class UserCollection:
         }
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        """Create a user with a unique name."""
+        """Create a user with a unique name (admins only), and issue their first token."""
         body = read_body(req, UserCreation, self.max_body)
+        by = caller(req)
         user = self.service.app.create_user(
-            name=body.name, surname=body.surname, title=body.title, role=body.role, by=caller(req)
+            name=body.name, surname=body.surname, title=body.title, role=body.role, by=by
         )
+        issued = self.service.app.issue_token(user.name, by=by, label=FIRST_TOKEN)
         resp.status = falcon.HTTP_201
         resp.location = f"{USERS_PATH}/{user.name}"
         # The log's newest position is at or past the user's own: safe to wait for.
         tell_position(resp, self.service.app.position())
-        resp.media = user_from_aggregate(user)
+        resp.media = {**user_from_aggregate(user), "token": new_token(issued, FIRST_TOKEN)}
 
 
 class UserItem:

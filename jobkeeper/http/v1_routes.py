@@ -1,4 +1,4 @@
-"""The route table of the v1 API: jobs, their commands, logs and history, users, kinds."""
+"""The route table of the v1 API: jobs, their commands, logs and history, kinds; and users."""
 
 from __future__ import annotations
 
@@ -14,27 +14,20 @@ from jobkeeper.http.models import (
     JobSubmission,
     JobVersionQuery,
     LogQuery,
-    UserCreation,
-    UserJobsQuery,
-    UserListQuery,
 )
 from jobkeeper.http.responses import (
     HistoryOut,
-    JobList,
     JobOut,
     JobPage,
     KindList,
     LogPage,
-    UserOut,
-    UserPage,
 )
 from jobkeeper.http.routes import Operation, Reply, Route, create, errors, get
 from jobkeeper.http.stream import JobStream
-from jobkeeper.http.users import UserCollection, UserItem, UserJobs
+from jobkeeper.http.user_routes import USER_ROUTES
 
 API = "/api/v1"
 JOB = f"{API}/jobs/{{job_id}}"
-USER = f"{API}/users/{{name}}"
 COMMANDED = {
     CHANGED_HEADER: "false when the command was already in effect (nothing recorded)",
     POSITION_HEADER: "pass as `position` to lists",
@@ -53,7 +46,7 @@ def job_command(name: str) -> Route:
     return Route(
         f"{JOB}/{name}",
         lambda w: JobCommand(commands(w.service)[name]),
-        (Operation("POST", SUMMARIES[name], replies | errors(404, 409)),),
+        (Operation("POST", SUMMARIES[name], replies | errors(403, 404, 409)),),
         "jobs",
     )
 
@@ -145,24 +138,6 @@ JOB_ROUTES = [
         lambda w: KindCollection(w.service),
         (get("The registered kinds with their params schemas", KindList),),
         "jobs",
-    ),
-]
-USER_ROUTES = [
-    Route(
-        f"{API}/users",
-        lambda w: UserCollection(w.service, w.max_body),
-        (
-            get("List users in creation order", UserPage, 400, query=UserListQuery),
-            create("Create a user", UserCreation, UserOut),
-        ),
-        "users",
-    ),
-    Route(USER, lambda w: UserItem(w.service), (get("A user", UserOut, 404),), "users"),
-    Route(
-        f"{USER}/jobs",
-        lambda w: UserJobs(w.service),
-        (get("The user's latest jobs, newest first", JobList, 400, 404, query=UserJobsQuery),),
-        "users",
     ),
 ]
 V1_ROUTES = [*JOB_ROUTES, *USER_ROUTES]

@@ -12,18 +12,21 @@ M = TypeVar("M", bound=BaseModel)
 JSON_TYPES = ("application/json",)
 
 
-def read_body(req: falcon.Request, model: type[M], max_body: int) -> M:
-    """The request's JSON object body, validated against `model`."""
+def read_body(req: falcon.Request, model: type[M], max_body: int, optional: bool = False) -> M:
+    """The request's JSON object body, validated against `model`; with `optional`, no body at
+    all stands for `{}`."""
     media_type = media_type_of(req)
     if media_type is not None and not is_json(media_type):
         raise unsupported(media_type, "application/json")
-    return read_json(req, model, max_body)
+    return read_json(req, model, max_body, optional)
 
 
-def read_json(req: falcon.Request, model: type[M], max_body: int) -> M:
+def read_json(req: falcon.Request, model: type[M], max_body: int, optional: bool = False) -> M:
     """The request's body, read as a JSON object whatever its content type says."""
     raw = read_bounded(req, max_body)
     if not raw.strip():
+        if optional:
+            return validated(model, {}, "Invalid body")
         raise falcon.HTTPBadRequest(title="Missing body", description="send a JSON object")
     try:
         data = orjson.loads(raw)
@@ -57,11 +60,28 @@ def describe(error: ValidationError) -> str:
 
 
 def validated(model: type[M], data: dict[str, object], title: str) -> M:
-    """`data` as a `model`; 400 with `title` and one line per problem when it is not one."""
+    """`data` as a `model`; 400 with `title` and one line per problem when it is not one, or
+    when any of its text holds a NUL character (no store keeps one: PostgreSQL refuses it)."""
     try:
-        return model.model_validate(data)
+        value = model.model_validate(data)
     except ValidationError as error:
         raise falcon.HTTPBadRequest(title=title, description=describe(error)) from None
+    for field, content in value.model_dump().items():
+        if _holds_nul(content):
+            raise falcon.HTTPBadRequest(
+                title=title, description=f"{field}: must not contain NUL (\\u0000) characters"
+            )
+    return value
+
+
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 def media_type_of(req: falcon.Request) -> str | None:

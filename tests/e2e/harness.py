@@ -17,6 +17,7 @@ import requests
 
 T = TypeVar("T")
 
+UNLIMITED = {"JOBKEEPER_RATE_COMMANDS": "off", "JOBKEEPER_RATE_READS": "off"}
 BOOT_TIMEOUT = 30.0
 STOP_TIMEOUT = 20.0
 TERMINAL = ("succeeded", "failed", "cancelled")
@@ -57,16 +58,19 @@ class Server:
         port, folder = str(self.port), str(data)
         command = (*command, "--data", folder) if command == ("serve",) else command
         command = [sys.executable, "-m", "jobkeeper", *command, "--port", port]
+        # Tests poll fast; budgets are for the tests that set them.
+        env = {**UNLIMITED, **os.environ, **(env or {})}
+        self.admin_token = env.get("JOBKEEPER_ADMIN_TOKEN", "")
         with log.open("ab") as out:
             self.process = subprocess.Popen(
                 command,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                env={**os.environ, **(env or {})},
+                env=env,
             )
         self.http = requests.Session()
-        self.http.headers.update(_auth_headers(data))
+        self.http.headers.update(self._auth_headers())
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -81,7 +85,7 @@ class Server:
                 )
             try:
                 if requests.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    self.http.headers.update(_auth_headers(self.data))
+                    self.http.headers.update(self._auth_headers())
                     return self
             except requests.RequestException:  # not listening yet, or the worker still booting
                 pass
@@ -153,6 +157,12 @@ class Server:
             return job if job["status"] == "running" and job["progress"] > 0 else None
 
         return wait_for(moving, timeout, f"job {job_id} running with progress")
+
+    def _auth_headers(self) -> dict[str, str]:
+        """Admin's token: the one chosen by JOBKEEPER_ADMIN_TOKEN, else the data folder's."""
+        if self.admin_token:
+            return {"Authorization": f"Bearer {self.admin_token}"}
+        return _auth_headers(self.data)
 
 
 def _auth_headers(data: Path) -> dict[str, str]:

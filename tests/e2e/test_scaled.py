@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import SCALED_MARKS, backend_settings
-from tests.e2e.harness import TERMINAL, Server, wait_for
+from tests.conftest import SCALED_MARKS
+from tests.e2e.cluster import scaled_cluster
+from tests.e2e.harness import TERMINAL, wait_for
 
 pytestmark = [pytest.mark.e2e, *SCALED_MARKS]
 
@@ -22,61 +19,11 @@ PRIMES_TO_300K = 25997
 ENDINGS = ("Stopped", "Requeued", "Succeeded", "Failed", "Cancelled")
 
 
-class Process:
-    """A `jobkeeper worker` or `jobkeeper projector` in its own process group."""
-
-    def __init__(self, command: str, log: Path, env: dict[str, str]) -> None:
-        self.log = log
-        with log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "jobkeeper", command],
-                stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env,
-            )  # fmt: skip
-
-    def running(self) -> bool:
-        return "running (pid" in self.log.read_text(errors="replace")
-
-    def kill(self, number: int = signal.SIGKILL) -> None:
-        try:
-            os.killpg(self.process.pid, number)
-        except ProcessLookupError:
-            pass
-
-    def stop(self) -> None:
-        self.kill(signal.SIGTERM)
-        try:
-            self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            self.process.wait(5)
-
-
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    with backend_settings("scaled") as settings:
-        env = {**os.environ, **{f"JOBKEEPER_{k.upper()}": str(v) for k, v in settings.items()}}
-        env.update(JOBKEEPER_CHECKPOINT_INTERVAL="0.2", JOBKEEPER_POLL_INTERVAL="0.5",
-                   JOBKEEPER_MAX_RUNNING="8", JOBKEEPER_LOG_LEVEL="warning")  # fmt: skip
-        processes: list[Process] = []
-        apis: list[Server] = []
-        try:
-            processes.append(Process("projector", tmp_path / "projector.log", env))
-            for n in range(3):
-                processes.append(Process("worker", tmp_path / f"worker-{n}.log", env))
-            for n in range(2):
-                api = Server(tmp_path, tmp_path / f"api-{n}.log", env, ("api", "--workers", "1"))
-                apis.append(api)
-            for api in apis:
-                api.wait_healthy()
-            wait_for(lambda: all(p.running() for p in processes), 30, "workers running")
-            yield {"apis": apis, "workers": processes[1:], "projector": processes[0]}
-        finally:
-            for api in apis:
-                api.stop()
-            for process in processes:
-                process.stop()
-            for log in sorted(tmp_path.glob("*.log")):
-                print(f"--- {log.name}\n{log.read_text(errors='replace')[-3000:]}")
+    with scaled_cluster(tmp_path) as running:
+        assert running.projector is not None
+        yield {"apis": running.apis, "workers": running.workers, "projector": running.projector}
 
 
 def test_fifty_jobs_survive_stops_resumes_and_a_lost_worker(cluster: dict[str, Any]) -> None:

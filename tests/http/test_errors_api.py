@@ -11,6 +11,7 @@ import pytest
 
 from jobkeeper.domain.errors import (
     ConflictError,
+    ForbiddenError,
     InvalidJobError,
     InvalidUserError,
     JobNotFoundError,
@@ -19,6 +20,7 @@ from jobkeeper.domain.errors import (
     UserNotFoundError,
 )
 from jobkeeper.http.app import create_app
+from tests.http.conftest import bearer
 
 if TYPE_CHECKING:
     from tests.http.conftest import Api
@@ -28,9 +30,13 @@ def client_whose_stop_raises(error: Exception) -> falcon.testing.TestClient:
     def stop(job_id: int, by: str) -> Any:
         raise error
 
-    service: Any = SimpleNamespace(app=SimpleNamespace(stop=stop, cancel=stop), read=None, kinds=[])
+    def authenticate(token: str) -> Any:
+        return SimpleNamespace(name="ann") if token == "ann-token" else None
+
+    app = SimpleNamespace(stop=stop, cancel=stop, authenticate=authenticate)
+    service: Any = SimpleNamespace(app=app, read=None, kinds=[])
     service.submit = service.resume = service.restart = stop
-    return falcon.testing.TestClient(create_app(service))
+    return falcon.testing.TestClient(create_app(service), headers=bearer("ann-token"))
 
 
 @pytest.mark.parametrize(
@@ -43,6 +49,11 @@ def client_whose_stop_raises(error: Exception) -> falcon.testing.TestClient:
         (InvalidUserError("bad name"), 400, "Invalid user"),
         (UserExistsError("ann"), 409, "User exists"),
         (ConflictError("job 3 changed while the command was applied"), 409, "Conflict"),
+        (
+            ForbiddenError("only the job's owner (bob) or an admin may command job 3"),
+            403,
+            "Forbidden",
+        ),
     ],
 )
 def test_each_domain_error_has_its_status_and_its_message(

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from tests.http.conftest import Api
 
 JSON = {"Content-Type": "application/json"}
+URLENCODED = "application/x-www-form-urlencoded"
 
 
 @pytest.mark.parametrize(
@@ -77,9 +78,36 @@ def test_wrong_types_and_values_answer_400_naming_the_field(
 
 
 def test_unicode_names_are_kept(api: Api) -> None:
-    job = api.submit(kind="sleep", params={"seconds": 0.05}, name="名前 🚀 \u0000 end")
-    assert api.job(job["id"])["name"] == "名前 🚀 \u0000 end"
+    job = api.submit(kind="sleep", params={"seconds": 0.05}, name="名前 🚀 \u2028 end")
+    assert api.job(job["id"])["name"] == "名前 🚀 \u2028 end"
     api.wait_for_status(job["id"], "succeeded")
+
+
+def test_nul_characters_never_reach_the_store(api: Api) -> None:
+    """PostgreSQL text cannot hold NUL: bodies, forms, queries and paths refuse it up front."""
+    bodies = [
+        ("/api/v1/jobs", {"kind": "sleep", "params": {"seconds": 1}, "name": "a\u0000b"}, "name"),
+        ("/api/v1/jobs", {"kind": "sleep", "params": {"seconds": 1}, "owner": "\u0000"}, "owner"),
+        ("/api/v1/jobs", {"kind": "sleep", "params": {"seconds": 1, "x": ["\u0000"]}}, "params"),
+        ("/api/v1/users", {"name": "nul", "surname": "\u0000"}, "surname"),
+        ("/api/v1/users/admin/tokens", {"label": "\u0000"}, "label"),
+        ("/api/createjob", {"job_type": "Buybox tracking", "start_time": "2021-01-01T00:00:00",
+                            "end_time": "2021-01-01T00:00:01", "user": "ad\u0000min"}, "user"),
+        ("/api/userlist", {"name": "nul2", "title": "\u0000"}, "title"),
+    ]  # fmt: skip
+    for path, body, field in bodies:
+        result = api.client.simulate_post(path, json=body)
+        assert result.status_code == 400, path
+        assert result.json["description"].startswith(f"{field}"), path
+    form = api.client.simulate_post(
+        "/api/userlist", body="name=nul3&surname=%00", headers={"Content-Type": URLENCODED}
+    )
+    assert form.status_code == 400 and "surname" in form.json["description"]
+    query = api.client.simulate_get("/api/v1/jobs", query_string="owner=%00")
+    assert query.status_code == 400 and "owner" in query.json["description"]
+    for path in ("/api/v1/users/%00", "/api/v1/users/a%00/jobs", "/api/lastjobs/%00",
+                 "/api/v1/users/admin/tokens/%00", "/api/v1/users/%00/tokens"):  # fmt: skip
+        assert api.client.simulate_get(path).status_code == 404, path
 
 
 @pytest.mark.parametrize(
@@ -128,7 +156,9 @@ class CountingStream(io.BytesIO):
 
 def raw_post(api: Api, stream: CountingStream, **environ: object) -> tuple[str, bytes]:
     """POST /jobs straight through WSGI, with the environ (and body stream) given."""
-    env = falcon.testing.create_environ("/api/v1/jobs", method="POST", headers=JSON)
+    env = falcon.testing.create_environ(
+        "/api/v1/jobs", method="POST", headers={**JSON, **api.headers}
+    )
     env.pop("CONTENT_LENGTH", None)
     env.update({"wsgi.input": stream, **environ})
     answer: list[str] = []

@@ -122,3 +122,50 @@ def test_the_docs_assets_ship_with_the_installed_packages(api: Api) -> None:
     assert api.client.simulate_get("/docs/assets/index.html").status_code == 404
     bundle = (assets_folder() / "swagger-ui-bundle.js").read_text()
     assert "3.1" in bundle  # Swagger UI 5 renders OpenAPI 3.1 documents
+
+
+def test_every_protected_operation_documents_its_token_and_its_budget(
+    document: dict[str, Any],
+) -> None:
+    scheme = document["components"]["securitySchemes"]["bearer"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    assert "security" not in document  # each operation says whether it needs the token
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if path in PUBLIC_ROUTES:
+                assert "security" not in operation, (method, path)
+                assert not {"401", "429"} & set(operation["responses"]), (method, path)
+                continue
+            assert operation["security"] == [{"bearer": []}], (method, path)
+            unauthorized, too_many = operation["responses"]["401"], operation["responses"]["429"]
+            assert "WWW-Authenticate" in unauthorized["headers"], (method, path)
+            assert {
+                "Retry-After",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Reset",
+            } <= set(too_many["headers"]), (method, path)
+
+
+def test_operations_that_may_be_refused_document_403(document: dict[str, Any]) -> None:
+    paths = document["paths"]
+    refusable = [
+        *((f"/api/v1/jobs/{{job_id}}/{c}", "post") for c in ("stop", "resume", "cancel", "restart")),
+        *((f"/api/{c}/{{job_id}}", "get") for c in ("canceljob", "stopjob", "resumejob", "restartjob", "restart")),
+        ("/api/getdetailedjob/{job_id}", "put"), ("/api/v1/jobs", "post"), ("/api/v1/users", "post"),
+        ("/api/createjob", "post"), ("/api/userlist", "post"),
+        ("/api/v1/users/{name}/tokens", "get"), ("/api/v1/users/{name}/tokens", "post"),
+        ("/api/v1/users/{name}/tokens/{token_id}", "get"),
+        ("/api/v1/users/{name}/tokens/{token_id}", "delete"),
+    ]  # fmt: skip
+    for path, method in refusable:
+        assert "403" in paths[path][method]["responses"], (method, path)
+
+
+def test_creating_a_user_documents_their_first_token(document: dict[str, Any]) -> None:
+    created = document["paths"]["/api/v1/users"]["post"]["responses"]["201"]
+    ref = created["content"]["application/json"]["schema"]["$ref"]
+    model = document["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    assert "token" in model["required"]
+    revoke = document["paths"]["/api/v1/users/{name}/tokens/{token_id}"]["delete"]
+    assert "content" not in revoke["responses"]["204"]

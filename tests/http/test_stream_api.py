@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import falcon.testing
 import orjson
 
+from jobkeeper.bootstrap import Runtime
 from jobkeeper.http.app import create_app
 from jobkeeper.http.stream import JobStream
+from jobkeeper.settings import Settings
+from tests.http.conftest import LATER, LONG, bearer
 
 if TYPE_CHECKING:
     from tests.http.conftest import Api
@@ -87,7 +93,7 @@ def test_stream_answers_404_and_400_before_streaming(api: Api) -> None:
 def test_a_client_leaving_closes_the_stream(api: Api) -> None:
     job = api.submit(**api.LONG)
     app = create_app(api.runtime)
-    environ = falcon.testing.create_environ(f"/api/v1/jobs/{job['id']}/stream")
+    environ = falcon.testing.create_environ(f"/api/v1/jobs/{job['id']}/stream", headers=api.headers)
     body: Any = app(environ, lambda status, headers, exc_info=None: lambda data: None)
     chunks = iter(body)
     assert next(chunks).startswith(b"id: ")
@@ -109,3 +115,38 @@ def test_an_idle_stream_sends_keep_alive_comments(api: Api) -> None:
     assert 0.05 < time.monotonic() - started < 2
     messages.close()
     api.client.simulate_post(f"/api/v1/jobs/{job['id']}/cancel")
+
+
+def test_a_closing_service_ends_its_open_streams_at_once(api: Api) -> None:
+    job = api.submit(**api.SHORT, not_before=LATER)
+    service: Any = SimpleNamespace(app=api.runtime.app, closing=threading.Event())
+    messages = JobStream(service, poll=5.0, keepalive=60).messages(
+        api.runtime.app.get_job(job["id"]), None
+    )
+    assert next(messages).startswith(b"id: 1\nevent: status\n")
+    threading.Timer(0.2, service.closing.set).start()
+    started = time.monotonic()
+    assert next(messages, None) is None  # the stream ends instead of waiting out its poll
+    assert time.monotonic() - started < 2
+    api.client.simulate_post(f"/api/v1/jobs/{job['id']}/cancel")
+
+
+def test_closing_the_runtime_ends_the_streams_it_serves(tmp_path: Path) -> None:
+    runtime = Runtime(Settings(data=tmp_path, checkpoint_interval=0.1, poll_interval=0.2))
+    runtime.start()
+    assert runtime.admin_token is not None and not runtime.closing.is_set()
+    client = falcon.testing.TestClient(create_app(runtime), headers=bearer(runtime.admin_token))
+    job = client.simulate_post("/api/v1/jobs", json={**LONG, "not_before": LATER}).json
+    environ = falcon.testing.create_environ(
+        f"/api/v1/jobs/{job['id']}/stream", headers=bearer(runtime.admin_token)
+    )
+    body: Any = client.app(environ, lambda status, headers, exc_info=None: lambda data: None)
+    chunks = iter(body)
+    assert next(chunks).startswith(b"id: ")
+    closer = threading.Thread(target=runtime.close, kwargs={"timeout": 5})
+    closer.start()
+    started = time.monotonic()
+    assert next(chunks, None) is None
+    assert time.monotonic() - started < 2 and runtime.closing.is_set()
+    body.close()
+    closer.join(30)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import falcon.testing
 import pytest
+
+from tests.http.conftest import bearer
 
 if TYPE_CHECKING:
     from tests.http.conftest import Api
@@ -16,9 +19,14 @@ def test_create_user_answers_201_with_location_and_the_user(api: Api) -> None:
     assert result.status_code == 201
     assert result.headers["Location"] == "/api/v1/users/ada.lovelace"
     user = result.json
+    token = user.pop("token")
     assert {k: user[k] for k in body} == body
     assert set(user) == {"id", "name", "surname", "title", "role", "created_at"}
     assert api.client.simulate_get("/api/v1/users/ada.lovelace").json == user
+    assert set(token) == {"token_id", "token", "label"}
+    assert token["token"].startswith(f"jk_ada.lovelace_{token['token_id']}_")
+    me = falcon.testing.TestClient(api.client.app, headers=bearer(token["token"]))
+    assert me.simulate_get("/api/v1/users/ada.lovelace").json == user  # the token works
     listed = api.client.simulate_get(
         "/api/v1/users", params={"position": result.headers["JobKeeper-Position"], "limit": "1000"}
     ).json["items"]

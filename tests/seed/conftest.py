@@ -1,10 +1,10 @@
-"""The seed's paths on a real runtime behind a Falcon TestClient, with the seed's own steps."""
+"""The seed's paths on a real runtime behind a Falcon TestClient (as admin), with the seed's own
+steps; embedded and scaled, like the v1 API's tests."""
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,8 +13,7 @@ import pytest
 
 from jobkeeper.bootstrap import Runtime
 from jobkeeper.http.app import create_app
-from jobkeeper.settings import Settings
-from tests.http.conftest import wait_until
+from tests.http.conftest import BACKENDS, bearer, running, wait_until
 
 MAX_BODY = 4096
 START = "2021-10-10T10:00:00"
@@ -35,10 +34,24 @@ def end_after(seconds: int) -> str:
 
 
 class Seed:
-    """A client that speaks the seed's paths (forms, as its clients posted), and reads v1."""
+    """A client (as admin) that speaks the seed's paths (forms, as its clients posted), and
+    reads v1."""
 
-    def __init__(self, client: falcon.testing.TestClient) -> None:
-        self.client = client
+    def __init__(self, client: falcon.testing.TestClient, runtime: Runtime) -> None:
+        self.client, self.runtime = client, runtime
+
+    def as_user(self, name: str) -> falcon.testing.TestClient:
+        """A client of the same app with a new token of `name` (issued by admin over v1)."""
+        issued = self.client.simulate_post(f"/api/v1/users/{name}/tokens", json={"label": "test"})
+        assert issued.status_code == 201, issued.json
+        return falcon.testing.TestClient(self.client.app, headers=bearer(issued.json["token"]))
+
+    def history(self, job_id: int) -> list[dict[str, Any]]:
+        """The job's events, through v1."""
+        items: list[dict[str, Any]] = self.client.simulate_get(
+            f"/api/v1/jobs/{job_id}/history"
+        ).json["items"]
+        return items
 
     def post_form(self, path: str, fields: dict[str, Any]) -> falcon.testing.Result:
         """POST `fields` urlencoded, as an HTML form would."""
@@ -83,18 +96,20 @@ class Seed:
         return job
 
 
-@pytest.fixture(scope="session")
-def seed_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-    data: Path = tmp_path_factory.mktemp("seed")
-    runtime = Runtime(Settings(data=data, checkpoint_interval=0.1, poll_interval=0.2))
-    runtime.start()
-    yield runtime
-    runtime.close(timeout=5)
+@pytest.fixture(scope="session", params=BACKENDS)
+def seed_runtime(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Runtime]:
+    with running(tmp_path_factory.mktemp("seed"), request.param) as runtime:
+        yield runtime
 
 
 @pytest.fixture(scope="session")
 def seed(seed_runtime: Runtime) -> Seed:
-    return Seed(falcon.testing.TestClient(create_app(seed_runtime, max_body=MAX_BODY)))
+    assert seed_runtime.admin_token is not None
+    app = create_app(seed_runtime, max_body=MAX_BODY)
+    client = falcon.testing.TestClient(app, headers=bearer(seed_runtime.admin_token))
+    return Seed(client, seed_runtime)
 
 
 @pytest.fixture

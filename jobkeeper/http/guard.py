@@ -1,0 +1,74 @@
+"""The guard in front of every protected route: who calls, within which budget, or 401.
+
+Order, and why: the token is checked first, so a valid caller is counted as themself and
+shares no budget with others at the same address; then the request is counted (per user,
+or per client address for a missing or wrong token), so guessing tokens runs into 429 like
+anything else; then a request without a valid token answers 401. A refused request never
+reaches its resource, so it touches no store. Public routes and unknown paths (404, nothing
+there) are neither authenticated nor counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import falcon
+
+from jobkeeper.http.auth import bearer_token, unauthorized
+from jobkeeper.http.rate_limits import RateLimits, Verdict
+from jobkeeper.http.routes import Route
+
+Authenticate = Callable[[str], str | None]
+"""The name of the user a token belongs to, or None for a wrong or revoked token."""
+
+
+class Guard:
+    """Falcon middleware: authenticates, rate-limits and turns away unauthenticated requests."""
+
+    def __init__(
+        self, authenticate: Authenticate, routes: Iterable[Route], limits: RateLimits | None
+    ) -> None:
+        self.authenticate, self.limits = authenticate, limits
+        routes = list(routes)
+        self.public = {route.template for route in routes if route.public}
+        self.commands = {
+            (route.template, operation.method)
+            for route in routes
+            for operation in route.operations
+            if operation.is_command
+        }
+
+    def process_resource(
+        self, req: falcon.Request, resp: falcon.Response, resource: object, params: object
+    ) -> None:
+        """Put the caller's name on `req.context.user`, or answer 429 or 401."""
+        if req.uri_template in self.public:
+            return
+        token = bearer_token(req)
+        user = self.authenticate(token) if token is not None else None
+        req.context.user = user
+        verdict = self._count(req, user)
+        if verdict is not None:
+            resp.set_headers(verdict.headers())
+            if not verdict.allowed:
+                raise too_many(verdict, user, req.remote_addr)
+        if user is None:
+            raise unauthorized(req)
+
+    def _count(self, req: falcon.Request, user: str | None) -> Verdict | None:
+        if self.limits is None:
+            return None
+        key = f"user:{user}" if user is not None else f"address:{req.remote_addr}"
+        writes = (req.uri_template, req.method) in self.commands
+        return self.limits.check(req.method, key, writes=writes)
+
+
+def too_many(verdict: Verdict, user: str | None, address: str) -> falcon.HTTPError:
+    """The 429 of a spent budget, with Retry-After and the RateLimit headers."""
+    who = user if user is not None else f"requests without a valid token from {address}"
+    return falcon.HTTPTooManyRequests(
+        title="Too many requests",
+        description=f"the {verdict.kind} budget of {who} ({verdict.budget}) is spent; "
+        f"retry after {verdict.reset_after} s",
+        headers=verdict.headers(),
+    )

@@ -1,0 +1,159 @@
+"""Every route but the public ones needs a valid bearer token: 401 without one, whatever it is."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import falcon.inspect
+import falcon.testing
+import pytest
+
+from jobkeeper.http.auth import PUBLIC_ROUTES
+from jobkeeper.http.docs import ASSETS
+from tests.http.conftest import LATER, bearer, recorded_since
+
+if TYPE_CHECKING:
+    from tests.http.conftest import Api
+
+PARAMETER = re.compile(r"{(\w+)(?::[^}]*)?}")
+SAMPLES = {
+    "job_id": "1",
+    "name": "admin",
+    "user_name": "admin",
+    "token_id": "0badc0de",
+    "asset": next(iter(ASSETS)),
+}
+"""A value for each path parameter; a route with a new parameter fails here until given one."""
+
+
+def every_route(app: Any, samples: dict[str, str]) -> Iterator[tuple[str, str, str]]:
+    """(template without converters, a concrete path, method) for every responder the app
+    has, Falcon's own (OPTIONS, and the 405 of methods a resource lacks) included."""
+    for route in falcon.inspect.inspect_routes(app):
+        template = PARAMETER.sub(r"{\1}", route.path)
+        path = PARAMETER.sub(lambda m: samples[m[1]], route.path)
+        for method in route.methods:
+            if method.method != "WEBSOCKET":
+                yield template, path, method.method
+
+
+def wrong_tokens(admin_token: str) -> dict[str, dict[str, str]]:
+    """Authorization headers that must not let anyone in."""
+    secret = admin_token[-1]
+    return {
+        "wrong secret": bearer(admin_token[:-1] + ("0" if secret != "0" else "1")),
+        "shaped, unknown id": bearer("jk_admin_deadbeef_" + "0" * 64),
+        "unknown user": bearer("jk_nobody_deadbeef_" + "0" * 64),
+        "not a token": bearer("let-me-in"),
+        "empty bearer": {"Authorization": "Bearer "},
+        "basic scheme": {"Authorization": "Basic YWRtaW46YWRtaW4="},
+        "token without scheme": {"Authorization": admin_token},
+        "non-ascii": {"Authorization": "Bearer jk_admin_é_x"},
+        "too long": bearer("x" * 5000),
+    }
+
+
+def assert_unauthorized(result: falcon.testing.Result, where: object) -> None:
+    assert result.status_code == 401, (where, result.status_code)
+    assert result.headers["WWW-Authenticate"].startswith("Bearer"), where
+    if result.content:  # HEAD answers no body
+        assert set(result.json) == {"title", "description"}, where
+        assert "Authorization: Bearer <token>" in result.json["description"], where
+
+
+@pytest.mark.filterwarnings("ignore:Unknown REQUEST_METHOD")  # WebDAV's, which Falcon routes too
+def test_every_route_but_the_public_ones_answers_401_without_a_valid_token(
+    api: Api, admin_token: str
+) -> None:
+    anonymous = falcon.testing.TestClient(api.client.app)
+    # Real targets, so that an unprotected route would show by doing something.
+    job = api.submit(**api.SHORT, not_before=LATER)
+    token_id = admin_token.split("_")[-2]
+    samples = {**SAMPLES, "job_id": str(job["id"]), "token_id": token_id}
+    tokens = api.client.simulate_get("/api/v1/users/admin/tokens").json
+    position = api.runtime.app.position()
+    public, protected = set(), set()
+    for template, path, method in every_route(api.client.app, samples):
+        if template in PUBLIC_ROUTES:
+            public.add(template)
+            result = anonymous.simulate_request(method, path)
+            assert result.status_code != 401, (method, path)
+            continue
+        protected.add(template)
+        assert_unauthorized(anonymous.simulate_request(method, path), (method, path))
+        for name, headers in wrong_tokens(admin_token).items():
+            result = anonymous.simulate_request(method, path, headers=headers)
+            assert_unauthorized(result, (method, path, name))
+    assert public == PUBLIC_ROUTES  # every public route exists, and no other is public
+    assert len(protected) >= 30
+    assert recorded_since(api.runtime, position, by="admin") == []  # nothing recorded
+    assert api.client.simulate_get("/api/v1/users/admin/tokens").json == tokens
+    assert api.history(job["id"])[-1]["type"] == "Submitted"
+    api.client.simulate_post(f"/api/v1/jobs/{job['id']}/cancel")
+
+
+def test_the_public_routes_answer_without_a_token(api: Api) -> None:
+    anonymous = falcon.testing.TestClient(api.client.app)
+    for path in (
+        "/healthz",
+        "/openapi.json",
+        "/docs",
+        "/docs/",
+        *(f"/docs/assets/{a}" for a in ASSETS),
+    ):
+        assert anonymous.simulate_get(path).status_code == 200, path
+    assert anonymous.simulate_get("/healthz", headers=bearer("wrong")).status_code == 200
+
+
+def test_a_missing_token_and_a_wrong_one_say_what_to_send(api: Api) -> None:
+    anonymous = falcon.testing.TestClient(api.client.app)
+    missing = anonymous.simulate_get("/api/v1/jobs")
+    assert missing.json["title"] == "Unauthorized"
+    assert missing.json["description"].startswith("no token")
+    assert missing.headers["WWW-Authenticate"] == 'Bearer realm="jobkeeper"'
+    wrong = anonymous.simulate_get("/api/v1/jobs", headers=bearer("jk_admin_x_y"))
+    assert wrong.json["description"].startswith("the bearer token is wrong or revoked")
+    assert 'error="invalid_token"' in wrong.headers["WWW-Authenticate"]
+    basic = anonymous.simulate_get("/api/v1/jobs", headers={"Authorization": "Basic eDp5"})
+    assert basic.json["description"].startswith("the Authorization header is not `Bearer")
+
+
+def test_the_scheme_is_case_insensitive_and_the_token_exact(api: Api, admin_token: str) -> None:
+    anonymous = falcon.testing.TestClient(api.client.app)
+    for header in (f"Bearer {admin_token}", f"bearer {admin_token}", f"BEARER  {admin_token} "):
+        result = anonymous.simulate_get("/api/v1/kinds", headers={"Authorization": header})
+        assert result.status_code == 200, header
+    upper = anonymous.simulate_get("/api/v1/kinds", headers=bearer(admin_token.upper()))
+    assert upper.status_code == 401
+
+
+def test_unknown_paths_answer_404_with_or_without_a_token(api: Api) -> None:
+    """Nothing is there to protect, and the public document lists every path anyway."""
+    anonymous = falcon.testing.TestClient(api.client.app)
+    for client in (anonymous, api.client):
+        for path in ("/api/v1/nothing", "/api/v1/jobs/0", "/api/v2/jobs", "/admin"):
+            result = client.simulate_get(path)
+            assert result.status_code == 404, path
+            assert result.json["title"] == "Not found"
+
+
+def test_a_user_is_their_token_and_a_revoked_token_stops_working(api: Api) -> None:
+    name = api.new_user()
+    me = api.as_user(name)
+    assert me.simulate_get(f"/api/v1/users/{name}").status_code == 200
+    token_id = api.tokens[name].split("_")[-2]
+    assert api.client.simulate_delete(f"/api/v1/users/{name}/tokens/{token_id}").status_code == 204
+    assert_unauthorized(me.simulate_get(f"/api/v1/users/{name}"), "revoked")
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Bearer \x00", "Bearer jk_\x00_x_y", "Bearer jk_" + "a" * 64 + "_x_y", "Bearer jk__x_y",
+     "Bearer jk_a/../b_x_y", "Bearer jk_admin__", "Bearer jk_admin_configured_x", "Bearer ,,,"],
+)  # fmt: skip
+def test_odd_authorization_headers_answer_401_never_500(api: Api, header: str) -> None:
+    anonymous = falcon.testing.TestClient(api.client.app)
+    result = anonymous.simulate_get("/api/v1/jobs", headers={"Authorization": header})
+    assert_unauthorized(result, header)
