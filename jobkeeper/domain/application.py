@@ -26,7 +26,14 @@ from jobkeeper.domain.job import JSON, SYSTEM, Job, LogLines, job_aggregate_id
 from jobkeeper.domain.tokens import CONFIGURED, NewToken, configured_token, new_token
 from jobkeeper.domain.tokens import matches as token_matches
 from jobkeeper.domain.tokens import parse as parse_token
-from jobkeeper.domain.user import User, UserNumber, check_name, user_aggregate_id, user_number_id
+from jobkeeper.domain.user import (
+    NAME_PATTERN,
+    User,
+    UserNumber,
+    check_name,
+    user_aggregate_id,
+    user_number_id,
+)
 
 T = TypeVar("T")
 ParamsValidator = Callable[[str, dict[str, Any]], dict[str, Any]]
@@ -329,6 +336,8 @@ class JobKeeper(Application[str]):
 
     def get_user(self, name: str) -> User:
         """The user called `name`."""
+        if not NAME_PATTERN.fullmatch(name):
+            raise UserNotFoundError(name)
         try:
             user: object = self.repository.get(user_aggregate_id(name))
         except AggregateNotFoundError:
@@ -371,6 +380,8 @@ class JobKeeper(Application[str]):
     def authenticate(self, token: str) -> User | None:
         """The user a bearer token belongs to, or None for a wrong, revoked or malformed token."""
         name, token_id = parse_token(token) or CONFIGURED
+        if not NAME_PATTERN.fullmatch(name):
+            return None
         try:
             # Every request authenticates, mostly as the same few users: read the cached user
             # without a copy, and without queueing behind another request that is bringing

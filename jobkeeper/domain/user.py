@@ -28,7 +28,7 @@ def user_number_id(number: int) -> str:
 
 def check_name(name: str) -> None:
     """Raise InvalidUserError unless `name` can name a user."""
-    if not NAME_PATTERN.match(name):
+    if not NAME_PATTERN.fullmatch(name):
         raise InvalidUserError(
             f"user name {name!r} must be 1 to 64 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"

@@ -48,11 +48,17 @@ class Database:
         return statement.replace("?", "%s") if self.postgres else statement
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
-        self.cursor.execute(self.sql(statement), params)
+        self.cursor.execute(self.sql(statement), self._clean(params))
 
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
-            self.cursor.executemany(self.sql(statement), rows)
+            self.cursor.executemany(self.sql(statement), [self._clean(row) for row in rows])
+
+    def _clean(self, params: Sequence[Any]) -> Sequence[Any]:
+        """PostgreSQL text cannot hold NUL: show it as U+FFFD rather than stall the views."""
+        if not self.postgres:
+            return params
+        return [p.replace("\x00", "\ufffd") if isinstance(p, str) else p for p in params]
 
     def all(self, statement: str, params: Sequence[Any] = ()) -> list[Row]:
         self.cursor.execute(self.sql(statement), params)
