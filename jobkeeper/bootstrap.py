@@ -305,6 +305,16 @@ def check_services(settings: Settings, *, broker: bool = True) -> None:
             raise ServiceError(f"cannot reach the database: {first}") from None
     if broker:
         _check_broker(settings)
+    if settings.redis_url:
+        import redis
+
+        client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=5)
+        try:
+            client.ping()
+        except redis.RedisError as error:
+            raise ServiceError(f"cannot reach JOBKEEPER_REDIS_URL {settings.redis_url}: {error}") from None
+        finally:
+            client.close()
 
 
 def _check_broker(settings: Settings) -> None:

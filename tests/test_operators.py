@@ -69,3 +69,17 @@ def test_users_errors_are_one_line(tmp_path: Path) -> None:
         result = run_cli("users", "--data", str(tmp_path), *args)
         assert result.returncode == 2
         assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_unreachable_services_stop_the_start_with_one_line(tmp_path: Path) -> None:
+    cases = [
+        {"JOBKEEPER_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/test"},
+        {"JOBKEEPER_REDIS_URL": "redis://127.0.0.1:1/0"},
+    ]
+    for env in cases:
+        result = run_cli("serve", "--port", "0", "--data", str(tmp_path), env=env)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.startswith("jobkeeper: cannot reach"), result.stderr
+        assert result.stderr.count("\n") == 1
+    worker = run_cli("worker", env={"JOBKEEPER_BROKER_URL": "redis://127.0.0.1:1/0"})
+    assert worker.returncode == 2 and "cannot reach the broker" in worker.stderr
