@@ -254,18 +254,9 @@ def store_setup_lock(env: dict[str, str]) -> Iterator[None]:
     if env.get("PERSISTENCE_MODULE") != "eventsourcing.postgres":
         yield
         return
-    import psycopg
     from psycopg import sql
 
-    with psycopg.connect(
-        dbname=env["POSTGRES_DBNAME"],
-        host=env["POSTGRES_HOST"],
-        port=env["POSTGRES_PORT"],
-        user=env["POSTGRES_USER"],
-        password=env["POSTGRES_PASSWORD"],
-        connect_timeout=int(env.get("POSTGRES_CONNECT_TIMEOUT", "5")),
-        autocommit=True,
-    ) as connection:
+    with _connect_postgres(env) as connection:
         connection.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK,))
         try:
             if env.get("POSTGRES_SCHEMA"):
@@ -284,6 +275,21 @@ def open_app(settings: Settings) -> JobKeeper:
         return JobKeeper(settings.store_env())
 
 
+def _connect_postgres(env: dict[str, str]) -> Any:
+    """A connection (autocommit) to the PostgreSQL database of the store settings `env`."""
+    import psycopg
+
+    return psycopg.connect(
+        dbname=env["POSTGRES_DBNAME"],
+        host=env["POSTGRES_HOST"],
+        port=env["POSTGRES_PORT"],
+        user=env["POSTGRES_USER"],
+        password=env["POSTGRES_PASSWORD"],
+        connect_timeout=int(env.get("POSTGRES_CONNECT_TIMEOUT", "5")),
+        autocommit=True,
+    )
+
+
 class ServiceError(RuntimeError):
     """Raised when the database or the broker cannot be reached; the message is one line."""
 
@@ -295,11 +301,7 @@ def check_services(settings: Settings, *, broker: bool = True) -> None:
         import psycopg
 
         try:
-            psycopg.connect(
-                dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"],
-                port=env["POSTGRES_PORT"], user=env["POSTGRES_USER"],
-                password=env["POSTGRES_PASSWORD"], connect_timeout=5,
-            ).close()  # fmt: skip
+            _connect_postgres(env).close()
         except psycopg.Error as error:
             first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             raise ServiceError(f"cannot reach the database: {first}") from None
