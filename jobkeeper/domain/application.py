@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -41,6 +41,9 @@ ParamsValidator = Callable[[str, dict[str, Any]], dict[str, Any]]
 Listener = Callable[[list[Recording[str]]], None]
 
 COMMAND_RETRIES = 20
+TOKEN_RECHECK_SECONDS = 1.0
+"""How long a token found good is believed before the store is read again."""
+MAX_KNOWN_TOKENS = 10_000
 NUMBER_RETRIES = 200
 ENVELOPE_FIELDS = frozenset(
     {"originator_id", "originator_version", "timestamp", "by", "originator_topic"}
@@ -84,6 +87,9 @@ class JobKeeper(Application[str]):
         self._listeners: list[Listener] = []
         self._number_lock = threading.Lock()
         self._next_number: dict[str, int] = {}
+        self._known_tokens: dict[str, tuple[User, float]] = {}
+        self._token_generation = 0
+        self.clock: Callable[[], float] = time.monotonic
 
     # Plumbing.
 
@@ -92,6 +98,13 @@ class JobKeeper(Application[str]):
         self._listeners.append(listener)
 
     def _notify(self, recordings: list[Recording[str]]) -> None:
+        changed = {
+            r.domain_event.originator_id
+            for r in recordings
+            if isinstance(r.domain_event, User.Event)
+        }
+        if changed:
+            self._forget_tokens(changed)
         for listener in self._listeners:
             listener(recordings)
 
@@ -159,7 +172,7 @@ class JobKeeper(Application[str]):
         params = self.validate_params(kind, params)
         not_before, deadline = _aware(not_before, "not_before"), _aware(deadline, "deadline")
         if deadline is not None:
-            if deadline <= datetime.now(timezone.utc):
+            if deadline <= datetime.now(UTC):
                 raise InvalidJobError(f"deadline {deadline.isoformat()} has already passed")
             if not_before is not None and deadline <= not_before:
                 raise InvalidJobError("deadline must be later than not_before")
@@ -186,14 +199,25 @@ class JobKeeper(Application[str]):
             return Outcome(job, True, _last_position(recordings))
         raise ConflictError("could not allocate a job number; try again")
 
-    def get_job(self, job_id: int, version: int | None = None) -> Job:
-        """The job as it is now, or as it was after event `version`."""
+    def get_job(self, job_id: int, version: int | None = None, *, to_change: bool = True) -> Job:
+        """The job as it is now, or as it was after event `version`.
+
+        With `to_change=False` the caller only reads it and may be given the cached object
+        itself rather than a copy (which it must not change).
+        """
         try:
-            job: object = self.repository.get(job_aggregate_id(job_id), version=version)
+            job: object = self.repository.get(
+                job_aggregate_id(job_id), version=version, deepcopy_from_cache=to_change
+            )
         except AggregateNotFoundError:
             raise JobNotFoundError(job_id) from None
         assert isinstance(job, Job)
         return job
+
+    def check_job_exists(self, job_id: int) -> None:
+        """Raise JobNotFoundError unless job `job_id` was ever submitted (one indexed read)."""
+        if not self._exists(job_aggregate_id(job_id)):
+            raise JobNotFoundError(job_id)
 
     def history(self, job_id: int) -> list[HistoryEntry]:
         """Every event of the job, oldest first."""
@@ -345,6 +369,11 @@ class JobKeeper(Application[str]):
         assert isinstance(user, User)
         return user
 
+    def check_user_exists(self, name: str) -> None:
+        """Raise UserNotFoundError unless a user called `name` exists (one indexed read)."""
+        if not NAME_PATTERN.fullmatch(name) or not self._exists(user_aggregate_id(name)):
+            raise UserNotFoundError(name)
+
     def get_user_by_number(self, number: int) -> User:
         """The user with the given number."""
         try:
@@ -378,7 +407,29 @@ class JobKeeper(Application[str]):
         return bool(self._user_command(name, lambda user: user.revoke_token(token_id, by)))
 
     def authenticate(self, token: str) -> User | None:
-        """The user a bearer token belongs to, or None for a wrong, revoked or malformed token."""
+        """The user a bearer token belongs to, or None for a wrong, revoked or malformed token.
+
+        A token found good is believed for TOKEN_RECHECK_SECONDS without reading the store
+        again; a change to its user saved by this process ends that at once, one saved by
+        another process (scaled mode, or the CLI) within TOKEN_RECHECK_SECONDS.
+        """
+        known = self._known_tokens.get(token)
+        if known is not None and known[1] > self.clock():
+            return known[0]
+        generation = self._token_generation
+        user = self._check_token(token)
+        if user is not None and generation == self._token_generation:  # no change meanwhile
+            if len(self._known_tokens) >= MAX_KNOWN_TOKENS:
+                self._known_tokens = {}
+            self._known_tokens[token] = (user, self.clock() + TOKEN_RECHECK_SECONDS)
+        return user
+
+    def _forget_tokens(self, user_ids: set[str]) -> None:
+        self._token_generation += 1
+        known = self._known_tokens
+        self._known_tokens = {t: k for t, k in known.items() if k[0].id not in user_ids}
+
+    def _check_token(self, token: str) -> User | None:
         name, token_id = parse_token(token) or CONFIGURED
         if not NAME_PATTERN.fullmatch(name):
             return None
@@ -430,7 +481,7 @@ def _aware(moment: datetime | None, field: str) -> datetime | None:
         return None
     if moment.tzinfo is None:
         raise InvalidJobError(f"{field} must include a time zone, for example 2030-01-01T00:00:00Z")
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def _last_position(recordings: Iterable[Recording[str]]) -> int | None:

@@ -13,7 +13,12 @@ from jobkeeper.http.models import (
     JobVersionQuery,
 )
 from jobkeeper.http.paging import decode_cursor, encode_cursor, split_page
-from jobkeeper.http.representation import history_entry, job_from_aggregate, job_from_row
+from jobkeeper.http.representation import (
+    JOB_FIELDS,
+    history_entry,
+    job_from_aggregate,
+    job_from_stored,
+)
 from jobkeeper.http.service import Service
 from jobkeeper.http.validation import read_body, read_query
 
@@ -68,10 +73,10 @@ def job_page(service: Service, query: JobPageQuery, **filters: str | None) -> di
     """One page of jobs from the jobs view, with the cursor of the next page."""
     before = decode_cursor(query.cursor)
     await_position(service, query.position)
-    rows = service.read.jobs(**filters, before=before, limit=query.limit + 1)
+    rows = service.read.stored_jobs(JOB_FIELDS, **filters, before=before, limit=query.limit + 1)
     page, more = split_page(rows, query.limit)
     return {
-        "items": [job_from_row(row) for row in page],
+        "items": [job_from_stored(row) for row in page],
         "next_cursor": encode_cursor(page[-1]["id"]) if more else None,
     }
 
@@ -85,7 +90,7 @@ class JobItem:
     def on_get(self, req: falcon.Request, resp: falcon.Response, job_id: int) -> None:
         """The job as it is, or as it was."""
         query = read_query(req, JobVersionQuery)
-        job = self.service.app.get_job(job_id)
+        job = self.service.app.get_job(job_id, to_change=False)
         if query.version is not None and query.version != job.version:
             if query.version > job.version:
                 raise falcon.HTTPNotFound(
@@ -93,7 +98,7 @@ class JobItem:
                     description=f"job {job_id} has no version {query.version} yet; "
                     f"its latest is {job.version}",
                 )
-            job = self.service.app.get_job(job_id, version=query.version)
+            job = self.service.app.get_job(job_id, version=query.version, to_change=False)
         resp.media = job_from_aggregate(job)
 
 

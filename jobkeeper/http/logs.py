@@ -32,7 +32,7 @@ class JobLogs:
     def on_get(self, req: falcon.Request, resp: falcon.Response, job_id: int) -> None:
         """A page of the job's log lines after `after`; 404 for an unknown job."""
         query = read_query(req, LogQuery)
-        self.service.app.get_job(job_id)
+        self.service.app.check_job_exists(job_id)
         resp.media = log_page(self.service, query, job_id)
 
 

@@ -14,6 +14,7 @@ from jobkeeper.domain.lifecycle import Status, allowed_commands
 from jobkeeper.domain.tokens import NewToken
 from jobkeeper.domain.user import User
 from jobkeeper.http.responses import HistoryEntryOut, JobOut, LogLineOut, TokenOut, UserOut
+from jobkeeper.projections.jobs import JSON_COLUMNS
 
 JSONObject = dict[str, Any]
 # The fields come from the output models, so an answer has exactly what the OpenAPI document says.
@@ -21,6 +22,8 @@ JOB_FIELDS = tuple(field for field in JobOut.model_fields if field != "allowed_c
 USER_FIELDS = tuple(UserOut.model_fields)
 LOG_FIELDS = tuple(LogLineOut.model_fields)
 HISTORY_FIELDS = tuple(HistoryEntryOut.model_fields)
+STORED_JSON = tuple(column for column in JSON_COLUMNS if column in JOB_FIELDS)
+ALLOWED_COMMANDS = {status.value: allowed_commands(status) for status in Status}
 TOKEN_FIELDS = tuple(field for field in TokenOut.model_fields if field != "token_id")
 
 
@@ -32,6 +35,20 @@ def job_from_aggregate(job: Job) -> JSONObject:
 def job_from_row(row: Mapping[str, Any]) -> JSONObject:
     """A job as a view row holds it."""
     return _job({**row, "status": Status(row["status"])})
+
+
+def job_from_stored(row: Mapping[str, Any]) -> JSONObject:
+    """A job from a jobs view row as stored (see `ReadSide.stored_jobs`): no decoding.
+
+    The JSON columns go out as the JSON text they hold and the times as the ISO text they
+    hold, which is what `job_from_row` would write after decoding them.
+    """
+    out = {field: row[field] for field in JOB_FIELDS}
+    for column in STORED_JSON:
+        value = row[column]
+        out[column] = None if value is None else orjson.Fragment(value)
+    out["allowed_commands"] = list(ALLOWED_COMMANDS[row["status"]])
+    return out
 
 
 def _job(values: Mapping[str, Any]) -> JSONObject:

@@ -74,7 +74,7 @@ class SeedUserJobs:
     def on_get(self, req: falcon.Request, resp: falcon.Response, user_name: str) -> None:
         """The user's last `limit` jobs; 404 for an unknown user."""
         query = read_query(req, SeedLastJobsQuery)
-        self.service.app.get_user(user_name)
+        self.service.app.check_user_exists(user_name)
         await_latest(self.service)
         rows = self.service.read.jobs(owner=user_name, limit=query.limit)
         resp.media = [seed_job(job_from_row(row)) for row in rows]

@@ -76,7 +76,7 @@ class SeedLogs:
         """The log lines, `limit` at a time; 404 for an unknown job. Reading writes nothing."""
         query = read_query(req, SeedAfterQuery)
         if job_id is not None:
-            self.service.app.get_job(job_id)
+            self.service.app.check_job_exists(job_id)
         await_latest(self.service)
         rows = self.service.read.logs(job_id=job_id, after=query.after, limit=query.limit + 1)
         page, more = split_page(rows, query.limit)

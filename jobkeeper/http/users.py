@@ -9,7 +9,8 @@ from jobkeeper.http.consistency import await_position, tell_position
 from jobkeeper.http.models import UserCreation, UserJobsQuery, UserListQuery
 from jobkeeper.http.paging import split_page
 from jobkeeper.http.representation import (
-    job_from_row,
+    JOB_FIELDS,
+    job_from_stored,
     new_token,
     user_from_aggregate,
     user_from_row,
@@ -73,7 +74,7 @@ class UserJobs:
     def on_get(self, req: falcon.Request, resp: falcon.Response, name: str) -> None:
         """The user's last `limit` (ten by default) jobs."""
         query = read_query(req, UserJobsQuery)
-        self.service.app.get_user(name)
+        self.service.app.check_user_exists(name)
         await_position(self.service, query.position)
-        rows = self.service.read.jobs(owner=name, limit=query.limit)
-        resp.media = {"items": [job_from_row(row) for row in rows]}
+        rows = self.service.read.stored_jobs(JOB_FIELDS, owner=name, limit=query.limit)
+        resp.media = {"items": [job_from_stored(row) for row in rows]}

@@ -138,6 +138,24 @@ def find(
     limit: int = 50,
 ) -> list[dict[str, Any]]:
     """Jobs newest first, filtered by status, owner and phase, with ids below `before`."""
+    rows = select(db, COLUMNS, status=status, owner=owner, phase=phase, before=before, limit=limit)
+    return [decode(row) for row in rows]
+
+
+def select(
+    db: Database,
+    columns: Sequence[str],
+    *,
+    status: str | None = None,
+    owner: str | None = None,
+    phase: str | None = None,
+    before: int | None = None,
+    limit: int = 50,
+) -> list[Row]:
+    """Like `find`, but only `columns`, as stored: JSON columns as JSON text, times as ISO text."""
+    unknown = set(columns) - set(COLUMNS)
+    if unknown:
+        raise ValueError(f"the jobs view has no columns {sorted(unknown)}")
     where: list[str] = []
     params: list[object] = []
     for column, value in (("status", status), ("owner", owner), ("phase", phase)):
@@ -148,5 +166,7 @@ def find(
         where.append("id < ?")
         params.append(before)
     clause = f"WHERE {' AND '.join(where)} " if where else ""
-    rows = db.all(f"SELECT * FROM {{jobs}} {clause}ORDER BY id DESC LIMIT ?", (*params, limit))
-    return [decode(row) for row in rows]
+    return db.all(
+        f"SELECT {', '.join(columns)} FROM {{jobs}} {clause}ORDER BY id DESC LIMIT ?",
+        (*params, limit),
+    )

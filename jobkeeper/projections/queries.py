@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from jobkeeper.projections import jobs, logs, users
@@ -32,6 +32,11 @@ class ReadSide:
         """Jobs newest first; see `jobs.find` for the filters."""
         with self.store.reading() as db:
             return jobs.find(db, **filters)
+
+    def stored_jobs(self, columns: Sequence[str], **filters: Any) -> list[Row]:
+        """Jobs newest first, only `columns`, as stored (JSON and ISO text); see `jobs.select`."""
+        with self.store.reading() as db:
+            return jobs.select(db, columns, **filters)
 
     def job(self, job_id: int) -> dict[str, Any] | None:
         """One job's row."""

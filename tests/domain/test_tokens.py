@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from jobkeeper.domain.application import JobKeeper
+from jobkeeper.domain.application import TOKEN_RECHECK_SECONDS, JobKeeper
 from jobkeeper.domain.errors import UserNotFoundError
 from jobkeeper.domain.tokens import parse
 from jobkeeper.settings import Settings
@@ -49,6 +49,28 @@ def test_a_user_has_several_tokens_and_revokes_one(app: JobKeeper) -> None:
     assert app.authenticate(first.token) is None
     assert app.authenticate(second.token) is not None
     assert app.revoke_token("ada_l.x", first.token_id, by="ada_l.x") is False
+
+
+def test_a_token_in_use_stops_working_at_once_when_revoked_here(app: JobKeeper) -> None:
+    issued = app.issue_token("ada_l.x", by="system")
+    assert app.authenticate(issued.token) is not None  # now believed without a read
+    app.revoke_token("ada_l.x", issued.token_id, by="ada_l.x")
+    assert app.authenticate(issued.token) is None
+
+
+def test_a_revocation_by_another_process_is_seen_within_the_recheck_time(
+    app: JobKeeper, tmp_path: Path
+) -> None:
+    issued = app.issue_token("ada_l.x", by="system")
+    now = [1000.0]
+    app.clock = lambda: now[0]
+    assert app.authenticate(issued.token) is not None
+    other = JobKeeper(Settings(data=tmp_path).store_env())  # another process on the same store
+    other.revoke_token("ada_l.x", issued.token_id, by="system")
+    assert app.authenticate(issued.token) is not None  # believed until the recheck is due
+    now[0] += TOKEN_RECHECK_SECONDS
+    assert app.authenticate(issued.token) is None
+    other.close()
 
 
 def test_issue_and_revocation_are_events_with_who(app: JobKeeper) -> None:

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.http.conftest import wait_until
+
 if TYPE_CHECKING:
     from tests.http.conftest import Api
 
@@ -164,6 +166,24 @@ def test_list_rows_have_the_same_shape_and_values_as_the_job(api: Api, user: str
     api.runtime.read.wait(api.runtime.app.position(), 5)
     listed = api.client.simulate_get("/api/v1/jobs", params={"owner": user}).json["items"]
     assert listed == [done]
+    last_ten = api.client.simulate_get(f"/api/v1/users/{user}/jobs").json["items"]
+    assert last_ten == [done]
+    finished = api.client.simulate_get("/api/v1/jobs/finished").json["items"]
+    assert [j for j in finished if j["id"] == done["id"]] == [done]
+
+
+def test_running_rows_carry_the_checkpoint_and_params_as_the_job(api: Api, user: str) -> None:
+    job = api.submit(
+        kind="sleep", params={"seconds": 60, "step": 0.05}, name='naïve ✓ "quoted"', owner=user
+    )
+    wait_until(lambda: api.job(job["id"])["checkpoint"] is not None)
+    stopped = api.client.simulate_post(f"/api/v1/jobs/{job['id']}/stop")
+    api.wait_for_status(job["id"], "stopped")
+    api.runtime.read.wait(api.runtime.app.position(), 5)
+    detail = api.job(job["id"])
+    assert stopped.status_code == 200 and detail["checkpoint"] is not None
+    listed = api.client.simulate_get("/api/v1/jobs", params={"owner": user}).json["items"]
+    assert listed == [detail]
 
 
 def test_list_filters_by_status_and_rejects_unknown_statuses(api: Api, user: str) -> None:
