@@ -1,7 +1,9 @@
 """The jobs read model: one row per job, for the list, running, finished and last-ten views.
 
 Rows are kept by applying each event's own `apply` to the job as the row holds it, so a row
-is always what the aggregate itself would be at that version.
+is always what the aggregate itself would be at that version. The events come with their times
+as ISO text (events.py), which the `apply` methods only copy, so the job's times are the text the
+row stores. The jobs of the last batches stay in the store's memo, as the rows they wrote.
 """
 
 from __future__ import annotations
@@ -44,29 +46,51 @@ def create_statements(t: dict[str, str]) -> list[str]:
 
 def apply(db: Database, events: Sequence[tuple[int, Any]]) -> None:
     """Bring the touched rows up to date with `events`, one upsert per job."""
+    memo = db.memo("jobs")
     touched: dict[str, Job] = {}
     for _, event in events:
         if not isinstance(event, Job.Event):
             continue
-        key = event.originator_id
-        if isinstance(event, Job.Submitted):
-            job = event.mutate(None)
-            assert isinstance(job, Job)
-            touched[key] = job
-            continue
-        job = touched.get(key) or _load(db, key)
-        if job is None or event.originator_version <= job.version:
+        key, version = event.originator_id, event.originator_version
+        job = touched.get(key)
+        if job is None:
+            job = memo.get(key)
+        if job is not None and version <= job.version:
             continue  # already applied
-        event.apply(job)
-        job.version, job.modified_on = event.originator_version, event.timestamp
+        if isinstance(event, Job.Submitted):
+            job = _shell(event)
+        else:
+            if job is None or version != job.version + 1:
+                job = _load(db, key)  # not remembered, or another process moved it on
+                if job is None or version <= job.version:
+                    continue
+            event.apply(job)
+        job.version, job.modified_on = version, event.timestamp
         touched[key] = job
-    rows = [_to_row(job) for job in touched.values()]
-    updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS[1:])
-    db.executemany(
-        f"INSERT INTO {{jobs}} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
-        f"ON CONFLICT (id) DO UPDATE SET {updates}",
-        rows,
-    )
+    for key, job in touched.items():
+        memo.put(key, job)
+    db.executemany(UPSERT, [_to_row(job) for job in touched.values()])
+
+
+UPSERT = (
+    f"INSERT INTO {{jobs}} AS j ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
+    f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in COLUMNS[1:])} "
+    "WHERE j.version < excluded.version"
+)
+"""A row only moves forward: another projector may have written a later version already."""
+PHASES = {status: phase(status) for status in Status}
+
+
+def _shell(event: Job.Submitted) -> Job:
+    """A new job as `Submitted` makes it (what `event.mutate(None)` builds, without its
+    generic constructor call: the event's own `apply` sets every field the row holds)."""
+    job = object.__new__(Job)
+    job.__dict__.update(
+        _id=event.originator_id, _version=event.originator_version,
+        _created_on=event.timestamp, _modified_on=event.timestamp, _pending_events=[],
+    )  # fmt: skip
+    event.apply(job)
+    return job
 
 
 def _load(db: Database, key: str) -> Job | None:
@@ -75,41 +99,37 @@ def _load(db: Database, key: str) -> Job | None:
 
 
 def _to_row(job: Job) -> tuple[Any, ...]:
-    values = {
-        "id": job.number, "owner": job.owner, "kind": job.kind, "name": job.name,
-        "params": job.params, "status": job.status.value, "phase": phase(job.status),
-        "progress": job.progress, "attempt": job.attempt, "checkpoint": job.checkpoint,
-        "created_at": job.created_at, "started_at": job.started_at,
-        "finished_at": job.finished_at, "result": job.result, "error": job.error,
-        "not_before": job.not_before, "deadline": job.deadline, "log_count": job.log_count,
-        "version": job.version, "updated_at": job.modified_on, "worker": job.worker,
-    }  # fmt: skip
-    return tuple(_encode(c, values[c]) for c in COLUMNS)
+    """The job as a row, in COLUMNS order; its times are already ISO text (see events.py)."""
+    dumps = orjson.dumps
+    return (
+        job.number, job.owner, job.kind, job.name, dumps(job.params).decode(),
+        job.status.value, PHASES[job.status], job.progress, job.attempt,
+        dumps(job.checkpoint).decode(), job.created_at, job.started_at, job.finished_at,
+        dumps(job.result).decode(), job.error, job.not_before, job.deadline, job.log_count,
+        job.version, job.modified_on, job.worker,
+    )  # fmt: skip
 
 
 def _to_job(row: Row) -> Job:
+    """The job a row holds, its times kept as the row's ISO text."""
     job = object.__new__(Job)
-    values = decode(row)
     job.__dict__.update(
-        _id=f"job-{row['id']}", _version=row["version"], _created_on=values["created_at"],
-        _modified_on=values["updated_at"], _pending_events=[], number=row["id"],
-        owner=row["owner"], kind=row["kind"], name=row["name"], params=values["params"],
-        status=Status(row["status"]), progress=row["progress"], attempt=row["attempt"],
-        checkpoint=values["checkpoint"], created_at=values["created_at"],
-        started_at=values["started_at"], finished_at=values["finished_at"],
-        result=values["result"], error=row["error"], not_before=values["not_before"],
-        deadline=values["deadline"], log_count=row["log_count"], run_id=None,
+        _id=f"job-{row['id']}", _version=row["version"], _created_on=row["created_at"],
+        _modified_on=row["updated_at"], _pending_events=[], number=row["id"],
+        owner=row["owner"], kind=row["kind"], name=row["name"],
+        params=orjson.loads(row["params"]), status=Status(row["status"]),
+        progress=row["progress"], attempt=row["attempt"],
+        checkpoint=_json(row["checkpoint"]), created_at=row["created_at"],
+        started_at=row["started_at"], finished_at=row["finished_at"],
+        result=_json(row["result"]), error=row["error"], not_before=row["not_before"],
+        deadline=row["deadline"], log_count=row["log_count"], run_id=None,
         worker=row["worker"],
     )  # fmt: skip
     return job
 
 
-def _encode(column: str, value: Any) -> Any:
-    if column in JSON_COLUMNS:
-        return orjson.dumps(value).decode()
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
+def _json(text: str | None) -> Any:
+    return None if text is None else orjson.loads(text)
 
 
 def decode(row: Row) -> dict[str, Any]:

@@ -26,22 +26,36 @@ def create_statements(t: dict[str, str]) -> list[str]:
 
 def apply(db: Database, events: Sequence[tuple[int, Any]]) -> None:
     """Insert the log lines that `events` carry."""
+    memo = db.memo("logs")  # job id -> (version, lines up to that version)
+    counted: dict[str, tuple[int, int]] = {}
     rows: list[tuple[Any, ...]] = []
-    lines_before: dict[str, int] = {}
     for notification_id, event in events:
-        lines = getattr(event, "lines", None) if isinstance(event, Job.Event) else None
-        if not lines:
+        if not isinstance(event, Job.Event):
             continue
-        number = int(event.originator_id.removeprefix("job-"))
-        if event.originator_id not in lines_before:
-            lines_before[event.originator_id] = _line_count(db, number)
-        first = lines_before[event.originator_id]
+        key, version = event.originator_id, event.originator_version
+        known = counted.get(key)
+        if known is None:
+            known = memo.get(key)
+        if known is not None and version <= known[0]:
+            continue  # already counted
+        lines = getattr(event, "lines", ())
+        if isinstance(event, Job.Submitted):
+            first = 0
+        elif known is not None and version == known[0] + 1:
+            first = known[1]
+        elif not lines:
+            continue  # nothing to number: leave the count unknown
+        else:  # not remembered, or another process moved it on
+            first = _lines_before(db, int(key.removeprefix("job-")), notification_id)
+        number = int(key.removeprefix("job-")) if lines else 0
         for place, line in enumerate(lines):
             rows.append(
                 (notification_id * MAX_LINES_PER_EVENT + place, number, first + place + 1,
                  line["at"], line["text"])
             )  # fmt: skip
-        lines_before[event.originator_id] = first + len(lines)
+        counted[key] = (version, first + len(lines))
+    for key, known in counted.items():
+        memo.put(key, known)
     db.executemany(
         "INSERT INTO {logs} (id, job_id, line, at, text) VALUES (?, ?, ?, ?, ?) "
         "ON CONFLICT (id) DO NOTHING",
@@ -49,9 +63,14 @@ def apply(db: Database, events: Sequence[tuple[int, Any]]) -> None:
     )
 
 
-def _line_count(db: Database, job_id: int) -> int:
-    row = db.one("SELECT MAX(line) AS last FROM {logs} WHERE job_id = ?", (job_id,))
-    return int(row["last"] or 0) if row else 0
+def _lines_before(db: Database, job_id: int, notification_id: int) -> int:
+    """How many lines the job's events before notification `notification_id` carry: the line
+    number of its last line with a smaller id (lines are numbered in id order)."""
+    row = db.one(
+        "SELECT line FROM {logs} WHERE job_id = ? AND id < ? ORDER BY id DESC LIMIT 1",
+        (job_id, notification_id * MAX_LINES_PER_EVENT),
+    )
+    return int(row["line"]) if row else 0
 
 
 def find(

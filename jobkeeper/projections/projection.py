@@ -13,6 +13,7 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 
 from jobkeeper.projections import jobs, logs, users
+from jobkeeper.projections.events import ViewEventReader, from_domain_event
 from jobkeeper.projections.store import ReadModel, ViewStore
 
 log = logging.getLogger(__name__)
@@ -26,11 +27,12 @@ class Views(Projection[ViewStore]):
     name = "jobkeeper_views"
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        """Apply one event (the library's runner calls this)."""
-        self.view.apply_batch([(tracking.notification_id, domain_event)], tracking)
+        """Apply one mapped domain event (the library's runner calls this)."""
+        event = from_domain_event(domain_event)
+        self.view.apply_batch([(tracking.notification_id, event)], tracking)
 
     def process_batch(self, events: Sequence[tuple[int, Any]], tracking: Tracking) -> None:
-        """Apply many events in one transaction."""
+        """Apply many events, read by `ViewEventReader`, in one transaction."""
         self.view.apply_batch(events, tracking)
 
 
@@ -46,11 +48,12 @@ class ViewRunner:
         app: Application[str],
         views: Views,
         *,
-        batch_size: int = 1000,
+        batch_size: int = 10_000,
         poll_interval: float = 0.2,
     ) -> None:
         self.app, self.views = app, views
         self.batch_size, self.poll_interval = batch_size, poll_interval
+        self._reader = ViewEventReader(app.mapper)
         self._position = views.view.position(app.name)
         self._advanced = threading.Condition()
         self._applying = threading.Lock()
@@ -86,8 +89,8 @@ class ViewRunner:
             )
             if not notifications:
                 return 0
-            mapper = self.app.mapper
-            batch = [(n.id, mapper.to_domain_event(n)) for n in notifications]
+            read = self._reader.read
+            batch = [(n.id, read(n)) for n in notifications]
             last = notifications[-1].id
             self.views.process_batch(batch, Tracking(self.app.name, last))
             with self._advanced:

@@ -7,6 +7,7 @@ changes them; the store runs a whole batch and the new tracking position in one 
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -18,6 +19,8 @@ from eventsourcing.utils import Environment
 from psycopg.sql import SQL
 
 Row = dict[str, Any]
+MEMO_SIZE = 10_000
+"""Entities each read model remembers between batches (jobs' stories span a few thousand events)."""
 
 
 class Cursor(Protocol):
@@ -37,11 +40,50 @@ class ReadModel(Protocol):
     def apply(self, db: Database, events: Sequence[tuple[int, Any]]) -> None: ...
 
 
+class Memo:
+    """What a read model wrote for the entities it touched last, so the next batch need not
+    read it back: an LRU of `size` entries, emptied whenever a batch fails or the views are
+    dropped. An entry is only as good as its version: a read model uses it for an event whose
+    version follows it, and reads the row again otherwise (another process may have written it).
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[str, Any] = OrderedDict()
+
+    def get(self, key: str) -> Any:
+        return self._entries.get(key)
+
+    def put(self, key: str, entry: Any) -> None:
+        self._entries[key] = entry
+        self._entries.move_to_end(key)
+        if len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
 class Database:
     """A cursor inside the batch's transaction, speaking one SQL dialect with `?` markers."""
 
-    def __init__(self, cursor: Cursor, tables: dict[str, str], postgres: bool) -> None:
+    def __init__(
+        self,
+        cursor: Cursor,
+        tables: dict[str, str],
+        postgres: bool,
+        memos: dict[str, Memo] | None = None,
+        memo_size: int = MEMO_SIZE,
+    ) -> None:
         self.cursor, self.t, self.postgres = cursor, tables, postgres
+        self._memos = memos if memos is not None else {}
+        self._memo_size = memo_size
+
+    def memo(self, name: str) -> Memo:
+        """The memo a read model keeps between batches under `name`."""
+        if name not in self._memos:
+            self._memos[name] = Memo(self._memo_size)
+        return self._memos[name]
 
     def sql(self, statement: str) -> str:
         statement = statement.format(**self.t)
@@ -83,7 +125,12 @@ class ViewStore(TrackingRecorder):
     read_models: tuple[ReadModel, ...] = ()
     side_tables: tuple[SideTable, ...] = ()
     postgres = False
+    memo_size = MEMO_SIZE
     datastore: Any
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._memos: dict[str, Memo] = {}
 
     def table_names(self) -> dict[str, str]:
         models: tuple[SideTable, ...] = self.read_models + self.side_tables
@@ -100,11 +147,17 @@ class ViewStore(TrackingRecorder):
 
     def apply_batch(self, events: Sequence[tuple[int, Any]], tracking: Tracking) -> None:
         """Apply `events` to every read model and record `tracking`, all or nothing."""
-        with self.datastore.transaction(commit=True) as cursor:
-            db = Database(cursor, self.table_names(), self.postgres)
-            for model in self.read_models:
-                model.apply(db, events)
-            self._insert_tracking(cursor, tracking)  # type: ignore[attr-defined]
+        try:
+            with self.datastore.transaction(commit=True) as cursor:
+                db = Database(
+                    cursor, self.table_names(), self.postgres, self._memos, self.memo_size
+                )
+                for model in self.read_models:
+                    model.apply(db, events)
+                self._insert_tracking(cursor, tracking)  # type: ignore[attr-defined]
+        except BaseException:
+            self._memos.clear()  # they may hold what was rolled back
+            raise
 
     @contextmanager
     def reading(self) -> Iterator[Database]:
@@ -120,6 +173,7 @@ class ViewStore(TrackingRecorder):
 
     def drop(self, application_name: str) -> None:
         """Empty every view table and forget the position, so a replay starts from 0."""
+        self._memos.clear()
         with self.datastore.transaction(commit=True) as cursor:
             db = Database(cursor, self.table_names(), self.postgres)
             for name in (name for model in self.read_models for name in model.tables):

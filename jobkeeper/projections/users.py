@@ -22,7 +22,7 @@ def create_statements(t: dict[str, str]) -> list[str]:
 def apply(db: Database, events: Sequence[tuple[int, Any]]) -> None:
     """Insert the users that `events` create."""
     rows = [
-        (e.name, e.number, e.surname, e.title, e.role, e.timestamp.isoformat())
+        (e.name, e.number, e.surname, e.title, e.role, e.timestamp)  # ISO text (events.py)
         for _, e in events
         if isinstance(e, User.Created)
     ]
