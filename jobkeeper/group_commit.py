@@ -44,7 +44,7 @@ class GroupCommitSQLiteRecorder(SQLiteApplicationRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        if kwargs:  # tracking and the like: not ours to batch
+        if any(value is not None for value in kwargs.values()):  # a tracking record: not ours
             return super().insert_events(stored_events, **kwargs)
         save = _Save(stored_events)
         with self._waiting_lock:

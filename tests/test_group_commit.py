@@ -12,7 +12,6 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.sqlite import SQLiteDatastore
 
 from jobkeeper.bootstrap import open_app
-from jobkeeper.domain.job import Job
 from jobkeeper.group_commit import GroupCommitSQLiteRecorder
 from jobkeeper.settings import Settings
 
@@ -27,6 +26,12 @@ def recorder(tmp_path: Path) -> GroupCommitSQLiteRecorder:
 
 def event(originator: str, version: int) -> StoredEvent:
     return StoredEvent(originator, version, "topic", b"{}")
+
+
+def wait_for_queue(recorder: GroupCommitSQLiteRecorder, saves: int) -> None:
+    deadline = time.monotonic() + 5
+    while len(recorder._waiting) < saves and time.monotonic() < deadline:
+        time.sleep(0.001)
 
 
 def save_together(
@@ -45,8 +50,7 @@ def save_together(
     with recorder._committing:  # a commit "under way": every save queues
         for thread in threads:
             thread.start()
-        while len(recorder._waiting) < len(saves):
-            time.sleep(0.001)
+        wait_for_queue(recorder, len(saves))
     for thread in threads:
         thread.join(10)
     return outcomes
@@ -88,20 +92,26 @@ def test_a_conflicting_save_fails_alone_and_leaves_nothing_behind(
     assert recorder.select_events("job-3") == []
 
 
-def test_the_service_store_commits_in_groups_under_concurrent_submits(tmp_path: Path) -> None:
+def test_the_service_store_commits_concurrent_submits_in_groups(tmp_path: Path) -> None:
     app = open_app(Settings.from_env({}, data=tmp_path))
     try:
-        assert isinstance(app.recorder, GroupCommitSQLiteRecorder)
+        recorder = app.recorder
+        assert isinstance(recorder, GroupCommitSQLiteRecorder)
         app.ensure_user("ada")
+        groups: list[int] = []
+        original = recorder._commit
+        recorder._commit = lambda group: (groups.append(len(group)), original(group))[1]  # type: ignore[method-assign]
 
-        def submit(_: int) -> None:
-            for _ in range(25):
-                app.submit(kind="sleep", params={}, owner="ada", by="ada")
+        def submit(_: int) -> int:
+            return app.submit(kind="sleep", params={}, owner="ada", by="ada").job.number
 
         with ThreadPoolExecutor(8) as pool:
-            list(pool.map(submit, range(8)))  # raises what any submit raised
-        jobs = [app.get_job(number) for number in range(1, 201)]
-        assert all(isinstance(job, Job) and job.version == 1 for job in jobs)
-        assert app.position() == 200 + 2  # the user and their number claim, then 200 jobs
+            with recorder._committing:  # a commit under way: all eight submits queue
+                numbers = pool.map(submit, range(8))
+                wait_for_queue(recorder, 8)
+            assert sorted(numbers) == list(range(1, 9))  # raises what any submit raised
+        assert groups == [8]
+        assert [app.get_job(n).version for n in range(1, 9)] == [1] * 8
+        assert app.position() == 2 + 8  # the user and their number claim, then the jobs
     finally:
         app.close()
