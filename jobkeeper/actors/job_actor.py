@@ -180,8 +180,11 @@ class JobActor(pykka.ThreadingActor):
         return False
 
     def _flush(self) -> Status:
-        """Record progress, checkpoint and buffered lines; returns the job's status."""
-        self.last_flush = time.monotonic()
+        """Record progress, checkpoint and buffered lines; returns the job's status.
+
+        The status is the job's latest, so this counts as a look at its events too.
+        """
+        self.last_flush = self.last_look = time.monotonic()
         outcome = self.app.report(
             self.job_id,
             self.run_id,
@@ -212,7 +215,6 @@ class JobActor(pykka.ThreadingActor):
     def _leave(self, reason: str, lines: tuple[dict[str, str], ...]) -> None:
         self.app.report(self.job_id, self.run_id, self.progress, self.checkpoint, lines)
         self.app.requeue(self.job_id, self.run_id, reason)
-
 
 
 def _traceback_lines(error: BaseException) -> list[dict[str, str]]:

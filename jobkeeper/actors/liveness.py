@@ -49,7 +49,12 @@ class Liveness:
     ) -> None:
         self.app, self.store, self.read = app, store, read
         self.has_room = has_room
-        self.worker_id, self.timeout, self.dispatch, self.clock = worker_id, timeout, dispatch, clock
+        self.worker_id, self.timeout, self.dispatch, self.clock = (
+            worker_id,
+            timeout,
+            dispatch,
+            clock,
+        )
         self.interval = timeout / 6
         self._lease_until = time.monotonic() + timeout / 2
         self._stopping = threading.Event()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime, timezone
 from typing import Any
 
@@ -12,7 +13,8 @@ class RunContext:
     """The `Context` a job actor hands to its kind; log lines wait here until flushed."""
 
     def __init__(self, params: dict[str, Any], checkpoint: Any) -> None:
-        self._params, self._checkpoint = params, checkpoint
+        # The kind gets copies it may change as it likes: the job's own values are shared.
+        self._params, self._checkpoint = copy.deepcopy(params), copy.deepcopy(checkpoint)
         self.lines: list[dict[str, str]] = []
 
     @property

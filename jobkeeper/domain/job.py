@@ -55,6 +55,19 @@ class Job(BaseAggregate[str]):
         worker: str | None
         log_count: int
 
+    def __deepcopy__(self, memo: dict[int, object]) -> Job:
+        """A copy to run a command on (the repository hands out one per get).
+
+        A job changes only by its events assigning attributes, never by changing a value in
+        place (params, checkpoint and result are JSON values, replaced whole), so the copy
+        shares the values and gets a list of pending events of its own. The repository's
+        cached job therefore stays as it was when a command on a copy fails.
+        """
+        copy = object.__new__(Job)
+        copy.__dict__.update(self.__dict__)
+        copy.__dict__["_pending_events"] = list(self._pending_events)
+        return copy
+
     @dataclass(frozen=True)
     class Event(CanMutateAggregate[str]):
         """Every job event says when (timestamp) and who (by)."""

@@ -111,7 +111,6 @@ class User(BaseAggregate[str]):
             by=by,
         )
 
-
     def issue_token(self, *, token_id: str, digest: str, label: str, by: str) -> None:
         """Record a new token of this user by its digest."""
         self.trigger_event(self.TokenIssued, token_id=token_id, digest=digest, label=label, by=by)

@@ -135,3 +135,13 @@ def test_progress_and_logs_are_recorded_in_batches(runtime_factory) -> None:  # 
     progressed = [h for h in runtime.app.history(job_id) if h.type == "Progressed"]
     # 400 steps of about 5 ms each: far fewer events than steps
     assert 1 <= len(progressed) < 40
+
+
+def test_a_kind_changing_its_params_or_checkpoint_does_not_change_the_job() -> None:
+    from jobkeeper.actors.run_context import RunContext
+
+    params, checkpoint = {"limit": 10, "nested": {"a": [1]}}, {"done": [1, 2]}
+    context = RunContext(params, checkpoint)
+    context.params["nested"]["a"].append(2)
+    context.checkpoint["done"].clear()
+    assert params == {"limit": 10, "nested": {"a": [1]}} and checkpoint == {"done": [1, 2]}

@@ -192,3 +192,13 @@ def test_concurrent_commands_lose_no_update(app: JobKeeper) -> None:
         assert app.get_job(job_id).status in {
             Status.QUEUED, Status.STOPPED, Status.CANCELLED,
         }  # fmt: skip
+
+
+def test_a_command_on_a_copy_that_is_not_saved_leaves_the_job_as_it_was(app: JobKeeper) -> None:
+    job_id = submit(app)
+    copy = app.get_job(job_id)
+    copy.stop("alice")
+    assert copy.status is Status.STOPPED and len(copy.pending_events) == 1
+    again = app.get_job(job_id)
+    assert again.status is Status.QUEUED and again.version == 1 and again.pending_events == []
+    assert again.params == {"seconds": 1}
