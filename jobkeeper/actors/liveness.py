@@ -87,12 +87,12 @@ class Liveness:
         now = self.clock()
         cutoff = now - self.timeout
         handed_back = []
-        for row in self.read.jobs(phase="active", limit=10**9):
-            worker = row["worker"]
-            if worker is None or worker == self.worker_id or seen.get(worker, 0.0) > cutoff:
+        for worker in sorted(self.read.active_workers()):
+            if worker == self.worker_id or seen.get(worker, 0.0) > cutoff:
                 continue
-            if self._hand_back(row["id"], worker):
-                handed_back.append(row["id"])
+            for row in self.read.stored_jobs(("id",), phase="active", worker=worker, limit=10**9):
+                if self._hand_back(row["id"], worker):
+                    handed_back.append(row["id"])
         with self.store.writing() as db:  # long-gone workers
             db.execute("DELETE FROM {workers} WHERE seen_at < ?", (now - 20 * self.timeout,))
         self._redispatch_waiting(now)

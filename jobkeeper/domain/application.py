@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import random
 import threading
@@ -16,6 +17,7 @@ from eventsourcing.persistence import IntegrityError, Recording
 
 from jobkeeper.domain.errors import (
     ConflictError,
+    DomainError,
     ForbiddenError,
     InvalidJobError,
     JobNotFoundError,
@@ -23,6 +25,7 @@ from jobkeeper.domain.errors import (
     UserNotFoundError,
 )
 from jobkeeper.domain.job import JSON, SYSTEM, Job, LogLines, job_aggregate_id
+from jobkeeper.domain.lifecycle import LIVE
 from jobkeeper.domain.tokens import CONFIGURED, NewToken, configured_token, new_token
 from jobkeeper.domain.tokens import matches as token_matches
 from jobkeeper.domain.tokens import parse as parse_token
@@ -44,6 +47,7 @@ COMMAND_RETRIES = 20
 TOKEN_RECHECK_SECONDS = 1.0
 """How long a token found good is believed before the store is read again."""
 MAX_KNOWN_TOKENS = 10_000
+MAX_LIVE_JOBS = 100_000
 NUMBER_RETRIES = 200
 ENVELOPE_FIELDS = frozenset(
     {"originator_id", "originator_version", "timestamp", "by", "originator_topic"}
@@ -97,6 +101,7 @@ class JobKeeper(Application[str]):
         self._next_number: dict[str, int] = {}
         self._known_tokens: dict[str, tuple[User, float]] = {}
         self._token_generation = 0
+        self._live_jobs: dict[int, Job] = {}  # as this process last saved them
         self.clock: Callable[[], float] = time.monotonic
 
     # Plumbing.
@@ -289,7 +294,9 @@ class JobKeeper(Application[str]):
         self, job_id: int, run_id: str, progress: float, checkpoint: JSON, lines: LogLines
     ) -> Outcome:
         """Record a run's progress, checkpoint and log lines."""
-        return self._command(job_id, lambda job: job.report(run_id, progress, checkpoint, lines))
+        return self._optimistic_command(
+            job_id, lambda job: job.report(run_id, progress, checkpoint, lines)
+        )
 
     def pause(
         self, job_id: int, run_id: str, progress: float, checkpoint: JSON, lines: LogLines
@@ -336,8 +343,37 @@ class JobKeeper(Application[str]):
                 recordings = self.save(job)
             except IntegrityError:
                 continue
+            self._remember_live(job)
             return Outcome(job, True, _last_position(recordings))
         raise ConflictError(f"job {job_id} changed while the command was applied; try again")
+
+    def _optimistic_command(self, job_id: int, command: Callable[[Job], Any]) -> Outcome:
+        """Like `_command`, but first try on the job as this process last saved it, without
+        reading the store: a run's own frequent commands. If anything else was recorded
+        since, the save conflicts on the version (or the command refuses the old state)
+        and the command runs again the usual way, on the freshest job."""
+        known = self._live_jobs.get(job_id)
+        if known is not None:
+            job = copy.deepcopy(known)
+            try:
+                command(job)
+                if not job.pending_events:
+                    raise DomainError("nothing to record on the job as last saved")
+                recordings = self.save(job)
+            except (IntegrityError, DomainError):
+                self._live_jobs.pop(job_id, None)
+            else:
+                self._remember_live(job)
+                return Outcome(job, True, _last_position(recordings))
+        return self._command(job_id, command)
+
+    def _remember_live(self, job: Job) -> None:
+        if job.status not in LIVE:
+            self._live_jobs.pop(job.number, None)
+            return
+        if len(self._live_jobs) >= MAX_LIVE_JOBS and job.number not in self._live_jobs:
+            self._live_jobs.clear()
+        self._live_jobs[job.number] = copy.deepcopy(job)
 
     # Users.
 

@@ -26,12 +26,14 @@ COLUMNS = (
     "not_before", "deadline", "log_count", "version", "updated_at", "worker",
 )  # fmt: skip
 JSON_COLUMNS = frozenset({"params", "checkpoint", "result"})
-TIME_COLUMNS = frozenset({"created_at", "started_at", "finished_at", "not_before", "deadline", "updated_at"})
+TIME_COLUMNS = frozenset(
+    {"created_at", "started_at", "finished_at", "not_before", "deadline", "updated_at"}
+)
 
 
 def create_statements(t: dict[str, str]) -> list[str]:
     return [
-        f"""CREATE TABLE IF NOT EXISTS {t['jobs']} (
+        f"""CREATE TABLE IF NOT EXISTS {t["jobs"]} (
             id BIGINT PRIMARY KEY, owner TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL,
             params TEXT NOT NULL, status TEXT NOT NULL, phase TEXT NOT NULL,
             progress DOUBLE PRECISION NOT NULL, attempt INTEGER NOT NULL, checkpoint TEXT,
@@ -169,16 +171,19 @@ def select(
     status: str | None = None,
     owner: str | None = None,
     phase: str | None = None,
+    worker: str | None = None,
     before: int | None = None,
     limit: int = 50,
 ) -> list[Row]:
-    """Like `find`, but only `columns`, as stored: JSON columns as JSON text, times as ISO text."""
+    """Like `find`, but only `columns`, as stored: JSON columns as JSON text, times as ISO
+    text; `worker` picks the jobs a worker runs."""
     unknown = set(columns) - set(COLUMNS)
     if unknown:
         raise ValueError(f"the jobs view has no columns {sorted(unknown)}")
     where: list[str] = []
     params: list[object] = []
-    for column, value in (("status", status), ("owner", owner), ("phase", phase)):
+    filters = (("status", status), ("owner", owner), ("phase", phase), ("worker", worker))
+    for column, value in filters:
         if value is not None:
             where.append(f"{column} = ?")
             params.append(value)
@@ -190,3 +195,11 @@ def select(
         f"SELECT {', '.join(columns)} FROM {{jobs}} {clause}ORDER BY id DESC LIMIT ?",
         (*params, limit),
     )
+
+
+def active_workers(db: Database) -> set[str]:
+    """The workers that run, stop or cancel some job, as the view last saw it."""
+    rows = db.all(
+        "SELECT DISTINCT worker FROM {jobs} WHERE phase = ? AND worker IS NOT NULL", ("active",)
+    )
+    return {row["worker"] for row in rows}

@@ -38,6 +38,11 @@ class ReadSide:
         with self.store.reading() as db:
             return jobs.select(db, columns, **filters)
 
+    def active_workers(self) -> set[str]:
+        """The workers that some live job belongs to."""
+        with self.store.reading() as db:
+            return jobs.active_workers(db)
+
     def job(self, job_id: int) -> dict[str, Any] | None:
         """One job's row."""
         with self.store.reading() as db:

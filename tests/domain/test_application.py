@@ -17,6 +17,7 @@ from jobkeeper.domain.errors import (
     InvalidJobError,
     InvalidUserError,
     JobNotFoundError,
+    StaleRunError,
     TransitionError,
     UserExistsError,
     UserNotFoundError,
@@ -202,3 +203,25 @@ def test_a_command_on_a_copy_that_is_not_saved_leaves_the_job_as_it_was(app: Job
     again = app.get_job(job_id)
     assert again.status is Status.QUEUED and again.version == 1 and again.pending_events == []
     assert again.params == {"seconds": 1}
+
+
+def test_a_run_reporting_from_memory_sees_what_another_process_recorded(
+    app: JobKeeper, tmp_path: Path, database_url: str
+) -> None:
+    job_id = submit(app)
+    app.start(job_id, "run-1", "worker-a")
+    assert app.report(job_id, "run-1", 0.1, {"at": 1}, ()).job.status is Status.RUNNING
+    other = open_app(tmp_path, database_url)  # another process on the same store
+    other.stop(job_id, by="alice")
+    reported = app.report(job_id, "run-1", 0.2, {"at": 2}, ())
+    assert reported.job.status is Status.STOPPING and reported.job.progress == 0.2
+    other.pause(job_id, "run-1", 0.2, {"at": 2}, ())
+    other.resume(job_id, by="alice")
+    other.start(job_id, "run-2", "worker-b")
+    with pytest.raises(StaleRunError):
+        app.report(job_id, "run-1", 0.3, {"at": 3}, ())
+    assert [type(e).__name__ for e in app.events.get(f"job-{job_id}")] == [
+        "Submitted", "Started", "Progressed", "StopRequested", "Progressed", "Stopped",
+        "Resumed", "Started",
+    ]  # fmt: skip
+    other.close()
