@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -34,6 +36,18 @@ def wait_for_queue(recorder: GroupCommitSQLiteRecorder, saves: int) -> None:
         time.sleep(0.001)
 
 
+@contextmanager
+def commit_under_way(recorder: GroupCommitSQLiteRecorder) -> Iterator[None]:
+    """While this lasts, another caller seems to be committing: every save queues."""
+    with recorder._lock:
+        assert not recorder._leading
+        recorder._leading = True
+    try:
+        yield
+    finally:
+        recorder._hand_over()  # as a leader does when its commit is done
+
+
 def save_together(
     recorder: GroupCommitSQLiteRecorder, saves: list[list[StoredEvent]]
 ) -> list[object]:
@@ -47,7 +61,7 @@ def save_together(
             outcomes[place] = error
 
     threads = [threading.Thread(target=save, args=(n,)) for n in range(len(saves))]
-    with recorder._committing:  # a commit "under way": every save queues
+    with commit_under_way(recorder):
         for thread in threads:
             thread.start()
         wait_for_queue(recorder, len(saves))
@@ -106,7 +120,7 @@ def test_the_service_store_commits_concurrent_submits_in_groups(tmp_path: Path) 
             return app.submit(kind="sleep", params={}, owner="ada", by="ada").job.number
 
         with ThreadPoolExecutor(8) as pool:
-            with recorder._committing:  # a commit under way: all eight submits queue
+            with commit_under_way(recorder):  # all eight submits queue
                 numbers = pool.map(submit, range(8))
                 wait_for_queue(recorder, 8)
             assert sorted(numbers) == list(range(1, 9))  # raises what any submit raised
@@ -115,3 +129,32 @@ def test_the_service_store_commits_concurrent_submits_in_groups(tmp_path: Path) 
         assert app.position() == 2 + 8  # the user and their number claim, then the jobs
     finally:
         app.close()
+
+
+def test_many_threads_saving_at_once_all_land_and_none_is_left_waiting(
+    recorder: GroupCommitSQLiteRecorder,
+) -> None:
+    def save_many(thread: int) -> list[int]:
+        ids: list[int] = []
+        for n in range(50):
+            ids += recorder.insert_events([event(f"job-{thread}-{n}", 1)]) or []
+        return ids
+
+    with ThreadPoolExecutor(16) as pool:
+        futures = [pool.submit(save_many, thread) for thread in range(16)]
+        ids = [i for future in futures for i in future.result(timeout=30)]
+    assert sorted(ids) == list(range(1, 801))
+    assert len(recorder.select_notifications(start=1, limit=1000)) == 800
+    assert recorder._waiting == [] and not recorder._leading
+
+
+def test_a_group_larger_than_one_statement_keeps_every_id_with_its_event(
+    recorder: GroupCommitSQLiteRecorder,
+) -> None:
+    saves = [[event(f"job-{n}", v) for v in range(1, 301)] for n in range(1, 4)]  # 900 rows
+    outcomes = save_together(recorder, saves)
+    for n, ids in enumerate(outcomes, start=1):
+        stored = recorder.select_notifications(start=ids[0], limit=300)  # type: ignore[index]
+        assert [s.id for s in stored] == list(ids)  # type: ignore[call-overload]
+        assert {s.originator_id for s in stored} == {f"job-{n}"}
+        assert [s.originator_version for s in stored] == list(range(1, 301))

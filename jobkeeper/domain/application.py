@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.domain import BaseAggregate
 from eventsourcing.persistence import IntegrityError, Recording
 
 from jobkeeper.domain.errors import (
@@ -105,6 +106,26 @@ class JobKeeper(Application[str]):
         self.clock: Callable[[], float] = time.monotonic
 
     # Plumbing.
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[str]]:
+        """Record the pending events of `objs` in one transaction (the library's `save`).
+
+        Aggregates are recognised by their class: the library's runtime protocol checks cost
+        more than collecting a job's events. Anything else takes the library's own path.
+        """
+        processing_event: ProcessingEvent[str] = ProcessingEvent()
+        for obj in objs:
+            if isinstance(obj, BaseAggregate):
+                processing_event.events.extend(obj.collect_events())
+                processing_event.aggregates[obj.id] = obj
+            else:
+                processing_event.collect_events(obj)
+        processing_event.saved_kwargs.update(kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        self.notify(processing_event.events)  # the library's deprecated hook, kept
+        return recordings
 
     def add_listener(self, listener: Listener) -> None:
         """Call `listener` with the recordings of every save made by this process."""
