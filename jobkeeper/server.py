@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import signal
 import socket
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,6 +41,11 @@ HEARTBEAT = 1.0
 DRAIN = 5
 CLOSE = 10.0
 GRACEFUL = 30
+# A worker's threads mostly wait on sockets and SQLite, which let go of the GIL at every
+# call; winning it back from a thread that computes takes up to the switch interval (5 ms by
+# default) each time. 1 ms keeps a request or a stop from queueing behind hundreds of such
+# waits when many threads are busy (see bench/RESULTS.md); the ceiling bench uses it too.
+SWITCH_INTERVAL = 0.001
 # One worker holds the in-process broker and the job host: the signals that would add a
 # worker, replace it beside the old one or re-exec the master are ignored in this mode.
 IGNORED_MASTER_SIGNALS = (signal.SIGHUP, signal.SIGTTIN, signal.SIGTTOU, signal.SIGUSR2)
@@ -142,6 +148,7 @@ class EmbeddedServer(BaseApplication):  # type: ignore[misc]
 
     def _post_fork(self, arbiter: Any, worker: Any) -> None:
         self.worker = worker
+        sys.setswitchinterval(SWITCH_INTERVAL)
 
     def _post_worker_init(self, worker: Any) -> None:
         # This changes the worker's copy of the settings only: the worker drains for

@@ -90,9 +90,11 @@ class Liveness:
         for worker in sorted(self.read.active_workers()):
             if worker == self.worker_id or seen.get(worker, 0.0) > cutoff:
                 continue
-            for row in self.read.stored_jobs(("id",), phase="active", worker=worker, limit=10**9):
-                if self._hand_back(row["id"], worker):
-                    handed_back.append(row["id"])
+            for (job_id,) in self.read.stored_jobs(
+                ("id",), phase="active", worker=worker, limit=10**9
+            ):
+                if self._hand_back(job_id, worker):
+                    handed_back.append(job_id)
         with self.store.writing() as db:  # long-gone workers
             db.execute("DELETE FROM {workers} WHERE seen_at < ?", (now - 20 * self.timeout,))
         self._redispatch_waiting(now)

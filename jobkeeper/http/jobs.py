@@ -23,6 +23,7 @@ from jobkeeper.http.service import Service
 from jobkeeper.http.validation import read_body, read_query
 
 JOBS_PATH = "/api/v1/jobs"
+ID = JOB_FIELDS.index("id")
 
 
 class JobCollection:
@@ -77,7 +78,7 @@ def job_page(service: Service, query: JobPageQuery, **filters: str | None) -> di
     page, more = split_page(rows, query.limit)
     return {
         "items": [job_from_stored(row) for row in page],
-        "next_cursor": encode_cursor(page[-1]["id"]) if more else None,
+        "next_cursor": encode_cursor(page[-1][ID]) if more else None,
     }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -37,17 +37,18 @@ def job_from_row(row: Mapping[str, Any]) -> JSONObject:
     return _job({**row, "status": Status(row["status"])})
 
 
-def job_from_stored(row: Mapping[str, Any]) -> JSONObject:
-    """A job from a jobs view row as stored (see `ReadSide.stored_jobs`): no decoding.
+def job_from_stored(values: Sequence[Any]) -> JSONObject:
+    """A job from a jobs view row as stored, its values in JOB_FIELDS order (see
+    `ReadSide.stored_jobs`): no decoding.
 
     The JSON columns go out as the JSON text they hold and the times as the ISO text they
     hold, which is what `job_from_row` would write after decoding them.
     """
-    out = {field: row[field] for field in JOB_FIELDS}
+    out = dict(zip(JOB_FIELDS, values, strict=True))
     for column in STORED_JSON:
-        value = row[column]
+        value = out[column]
         out[column] = None if value is None else orjson.Fragment(value)
-    out["allowed_commands"] = list(ALLOWED_COMMANDS[row["status"]])
+    out["allowed_commands"] = list(ALLOWED_COMMANDS[out["status"]])
     return out
 
 

@@ -8,7 +8,7 @@ row stores. The jobs of the last batches stay in the store's memo, as the rows t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -134,7 +134,7 @@ def _json(text: str | None) -> Any:
     return None if text is None else orjson.loads(text)
 
 
-def decode(row: Row) -> dict[str, Any]:
+def decode(row: Mapping[str, Any]) -> dict[str, Any]:
     """A view row with its JSON and time columns turned back into values."""
     out = dict(row)
     for column in JSON_COLUMNS:
@@ -161,7 +161,7 @@ def find(
 ) -> list[dict[str, Any]]:
     """Jobs newest first, filtered by status, owner and phase, with ids below `before`."""
     rows = select(db, COLUMNS, status=status, owner=owner, phase=phase, before=before, limit=limit)
-    return [decode(row) for row in rows]
+    return [decode(dict(zip(COLUMNS, row, strict=True))) for row in rows]
 
 
 def select(
@@ -174,9 +174,9 @@ def select(
     worker: str | None = None,
     before: int | None = None,
     limit: int = 50,
-) -> list[Row]:
-    """Like `find`, but only `columns`, as stored: JSON columns as JSON text, times as ISO
-    text; `worker` picks the jobs a worker runs."""
+) -> list[tuple[Any, ...]]:
+    """Like `find`, but only `columns` (each row a tuple in their order), as stored: JSON
+    columns as JSON text, times as ISO text; `worker` picks the jobs a worker runs."""
     unknown = set(columns) - set(COLUMNS)
     if unknown:
         raise ValueError(f"the jobs view has no columns {sorted(unknown)}")
@@ -191,7 +191,7 @@ def select(
         where.append("id < ?")
         params.append(before)
     clause = f"WHERE {' AND '.join(where)} " if where else ""
-    return db.all(
+    return db.values(
         f"SELECT {', '.join(columns)} FROM {{jobs}} {clause}ORDER BY id DESC LIMIT ?",
         (*params, limit),
     )

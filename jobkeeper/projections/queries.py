@@ -33,8 +33,9 @@ class ReadSide:
         with self.store.reading() as db:
             return jobs.find(db, **filters)
 
-    def stored_jobs(self, columns: Sequence[str], **filters: Any) -> list[Row]:
-        """Jobs newest first, only `columns`, as stored (JSON and ISO text); see `jobs.select`."""
+    def stored_jobs(self, columns: Sequence[str], **filters: Any) -> list[tuple[Any, ...]]:
+        """Jobs newest first, each a tuple of `columns` as stored (JSON and ISO text); see
+        `jobs.select`."""
         with self.store.reading() as db:
             return jobs.select(db, columns, **filters)
 

@@ -106,6 +106,14 @@ class Database:
         self.cursor.execute(self.sql(statement), params)
         return [dict(row) for row in self.cursor.fetchall()]
 
+    def values(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Like `all`, but each row as a tuple of its values in the order selected."""
+        self.cursor.execute(self.sql(statement), params)
+        rows = self.cursor.fetchall()
+        if self.postgres:  # rows are dicts there
+            return [tuple(row.values()) for row in rows]
+        return [tuple(row) for row in rows]
+
     def one(self, statement: str, params: Sequence[Any] = ()) -> Row | None:
         rows = self.all(statement, params)
         return rows[0] if rows else None
@@ -178,9 +186,7 @@ class ViewStore(TrackingRecorder):
             db = Database(cursor, self.table_names(), self.postgres)
             for name in (name for model in self.read_models for name in model.tables):
                 db.execute(f"DELETE FROM {{{name}}}")
-            db.execute(
-                self._tracking_table() + " WHERE application_name = ?", (application_name,)
-            )
+            db.execute(self._tracking_table() + " WHERE application_name = ?", (application_name,))
 
     def _tracking_table(self) -> str:
         raise NotImplementedError
@@ -207,6 +213,16 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
 
     def _tracking_table(self) -> str:
         return "DELETE FROM tracking"
+
+    @contextmanager
+    def reading(self) -> Iterator[Database]:
+        """A handle for one query, outside any transaction: in autocommit mode a SELECT reads
+        one consistent snapshot on its own, and BEGIN and ROLLBACK would be two more calls
+        that each let go of the GIL (every query here is one statement)."""
+        with self.datastore.get_connection(commit=False) as connection:
+            cursor = connection.cursor()
+            with cursor:
+                yield Database(cursor, self.table_names(), self.postgres)
 
 
 class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
