@@ -92,16 +92,25 @@ class Settings:
 
     def store_env(self) -> dict[str, str]:
         """The eventsourcing settings of the event store that `database_url` selects."""
-        return _store_env(self.database_url, self.data, "events.db")
+        return _store_env(self.database_url, self.data, "events.db", pool_size=self._pool_size)
 
     def views_env(self) -> dict[str, str]:
         """The settings of the view store: beside the events, in a file of its own on SQLite."""
-        return _store_env(self.database_url, self.data, "views.db", views=True)
+        return _store_env(
+            self.database_url, self.data, "views.db", views=True, pool_size=self._pool_size
+        )
+
+    @property
+    def _pool_size(self) -> int:
+        """SQLite connections kept open: one per request thread, and some for the rest."""
+        return self.threads + 8
 
 
-def _store_env(url: str, data: Path, filename: str, views: bool = False) -> dict[str, str]:
+def _store_env(
+    url: str, data: Path, filename: str, views: bool = False, pool_size: int = 5
+) -> dict[str, str]:
     if not url:
-        return _sqlite_env(str(data / filename))
+        return _sqlite_env(str(data / filename), pool_size)
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
         path = unquote(parsed.path)
@@ -112,7 +121,7 @@ def _store_env(url: str, data: Path, filename: str, views: bool = False) -> dict
         if views:
             stem = Path(path)
             path = str(stem.with_name(f"{stem.stem}-views{stem.suffix or '.db'}"))
-        return _sqlite_env(path)
+        return _sqlite_env(path, pool_size)
     if parsed.scheme in ("postgresql", "postgres"):
         database = parsed.path.lstrip("/")
         if not database or not parsed.hostname:
@@ -144,12 +153,12 @@ def _store_env(url: str, data: Path, filename: str, views: bool = False) -> dict
     )
 
 
-def _sqlite_env(path: str) -> dict[str, str]:
+def _sqlite_env(path: str, pool_size: int) -> dict[str, str]:
     return {
-        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "PERSISTENCE_MODULE": "jobkeeper.sqlite_store:SQLiteStoreFactory",
         "SQLITE_DBNAME": path,
         "SQLITE_LOCK_TIMEOUT": "30",
-        "APPLICATION_RECORDER_TOPIC": "jobkeeper.group_commit:GroupCommitSQLiteRecorder",
+        "SQLITE_POOL_SIZE": str(pool_size),
         "ORIGINATOR_ID_TYPE": "text",
         "AGGREGATE_CACHE_MAXSIZE": "10000",
     }

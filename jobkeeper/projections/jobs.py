@@ -26,6 +26,7 @@ COLUMNS = (
     "not_before", "deadline", "log_count", "version", "updated_at", "worker",
 )  # fmt: skip
 JSON_COLUMNS = frozenset({"params", "checkpoint", "result"})
+REAL_COLUMNS = frozenset({"progress"})
 TIME_COLUMNS = frozenset(
     {"created_at", "started_at", "finished_at", "not_before", "deadline", "updated_at"}
 )
@@ -191,10 +192,8 @@ def select(
         where.append("id < ?")
         params.append(before)
     clause = f"WHERE {' AND '.join(where)} " if where else ""
-    return db.values(
-        f"SELECT {', '.join(columns)} FROM {{jobs}} {clause}ORDER BY id DESC LIMIT ?",
-        (*params, limit),
-    )
+    query = f"SELECT {', '.join(columns)} FROM {{jobs}} {clause}ORDER BY id DESC LIMIT ?"
+    return db.values_at_once(query, (*params, limit), columns, REAL_COLUMNS, newest_first=True)
 
 
 def active_workers(db: Database) -> set[str]:

@@ -13,6 +13,7 @@ from jobkeeper.domain.job import MAX_LINES_PER_EVENT, Job
 from jobkeeper.projections.store import Database, Row
 
 tables = ("logs",)
+COLUMNS = ("id", "job_id", "line", "at", "text")
 
 
 def create_statements(t: dict[str, str]) -> list[str]:
@@ -77,9 +78,14 @@ def find(
     db: Database, *, job_id: int | None = None, after: int = 0, limit: int = 100
 ) -> list[Row]:
     """Log lines oldest first, of one job or all, with ids above `after`."""
+    columns = ", ".join(COLUMNS)
     if job_id is None:
-        return db.all("SELECT * FROM {logs} WHERE id > ? ORDER BY id LIMIT ?", (after, limit))
-    return db.all(
-        "SELECT * FROM {logs} WHERE job_id = ? AND id > ? ORDER BY id LIMIT ?",
-        (job_id, after, limit),
-    )
+        statement = f"SELECT {columns} FROM {{logs}} WHERE id > ? ORDER BY id LIMIT ?"
+        params: tuple[int, ...] = (after, limit)
+    else:
+        statement = (
+            f"SELECT {columns} FROM {{logs}} WHERE job_id = ? AND id > ? ORDER BY id LIMIT ?"
+        )
+        params = (job_id, after, limit)
+    rows = db.values_at_once(statement, params, COLUMNS)
+    return [dict(zip(COLUMNS, row, strict=True)) for row in rows]

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
+import orjson
 from eventsourcing.persistence import InfrastructureFactory, Tracking, TrackingRecorder
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
@@ -112,6 +113,41 @@ class Database:
         rows = self.cursor.fetchall()
         if self.postgres:  # rows are dicts there
             return [tuple(row.values()) for row in rows]
+        return [tuple(row) for row in rows]
+
+    def values_at_once(
+        self,
+        statement: str,
+        params: Sequence[Any],
+        columns: Sequence[str],
+        reals: frozenset[str] = frozenset(),
+        *,
+        newest_first: bool = False,
+    ) -> list[tuple[Any, ...]]:
+        """Like `values` for a SELECT of `columns` ordered by `id` (descending if
+        `newest_first`), fetched in one step.
+
+        Python's sqlite3 lets go of the GIL for every row it steps to; with request threads
+        waiting for the GIL, winning it back each time costs far more than the row (a page of
+        50 rows cost ten times a one-row read). On SQLite the rows therefore come as one JSON
+        document that SQLite builds: reals written with 17 digits (which read back as the
+        same float), the order made sure of after. PostgreSQL's driver fetches a result at
+        once anyway.
+        """
+        if self.postgres:
+            return self.values(statement, params)
+        values = ", ".join(f"printf('%!.17g', {c})" if c in reals else c for c in columns)
+        document = self.values(
+            f"SELECT json_group_array(json_array({values})) FROM ({statement})", params
+        )
+        rows = orjson.loads(document[0][0])
+        places = [place for place, column in enumerate(columns) if column in reals]
+        for row in rows:
+            for place in places:
+                row[place] = float(row[place])
+        if "id" in columns:
+            place = list(columns).index("id")
+            rows.sort(key=lambda row: row[place], reverse=newest_first)
         return [tuple(row) for row in rows]
 
     def one(self, statement: str, params: Sequence[Any] = ()) -> Row | None:

@@ -14,8 +14,10 @@ from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.sqlite import SQLiteDatastore
 
 from jobkeeper.bootstrap import open_app
-from jobkeeper.group_commit import GroupCommitSQLiteRecorder
+from jobkeeper.projections.projection import READ_MODELS
+from jobkeeper.projections.store import open_view_store
 from jobkeeper.settings import Settings
+from jobkeeper.sqlite_store import GroupCommitSQLiteRecorder
 
 
 @pytest.fixture
@@ -158,3 +160,16 @@ def test_a_group_larger_than_one_statement_keeps_every_id_with_its_event(
         assert [s.id for s in stored] == list(ids)  # type: ignore[call-overload]
         assert {s.originator_id for s in stored} == {f"job-{n}"}
         assert [s.originator_version for s in stored] == list(range(1, 301))
+
+
+def test_the_service_keeps_a_connection_per_request_thread(tmp_path: Path) -> None:
+    settings = Settings.from_env({"JOBKEEPER_THREADS": "24"}, data=tmp_path)
+    app = open_app(settings)
+    try:
+        pool = app.recorder.datastore.pool  # type: ignore[attr-defined]
+        assert pool.pool_size >= 24 and pool.max_overflow >= 24
+        views = open_view_store(settings.views_env(), READ_MODELS)
+        assert views.datastore.pool.pool_size >= 24
+        views.datastore.close()
+    finally:
+        app.close()

@@ -1,4 +1,6 @@
-"""The SQLite event store with group commit: saves that arrive together share one commit.
+"""The event store on SQLite: the library's, with group commit and a pool sized for the service.
+
+Group commit: saves that arrive together share one commit.
 
 SQLite makes every commit durable with an fsync of its write-ahead log (about a millisecond
 here), and there is one writer at a time, so one commit per save caps a busy service at about
@@ -18,7 +20,13 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+from eventsourcing.sqlite import (
+    SQLiteApplicationRecorder,
+    SQLiteCursor,
+    SQLiteDatastore,
+    SQLiteFactory,
+)
+from eventsourcing.utils import Environment, EnvType
 
 ROWS_PER_STATEMENT = 500
 """Rows per multi-row INSERT (four parameters each: well under SQLite's 32,766)."""
@@ -149,3 +157,24 @@ class GroupCommitSQLiteRecorder(SQLiteApplicationRecorder):
             cursor.execute("ROLLBACK TO save")
             save.error = IntegrityError(error)
         cursor.execute("RELEASE save")
+
+
+class SQLiteStoreFactory(SQLiteFactory):
+    """The library's SQLite factory, with group commit and SQLITE_POOL_SIZE connections.
+
+    The library keeps 5 connections and closes any extra one as soon as it is given back,
+    so more than 5 concurrent requests open and close an SQLite connection (and parse the
+    schema again) on every query. The service keeps one per request thread and some over.
+    """
+
+    application_recorder_class = GroupCommitSQLiteRecorder
+
+    def __init__(self, env: Environment | EnvType | None):
+        super().__init__(env)
+        size = int(self.env.get(POOL_SIZE) or DEFAULT_POOL_SIZE)
+        self.datastore.pool.pool_size = size
+        self.datastore.pool.max_overflow = size
+
+
+POOL_SIZE = "SQLITE_POOL_SIZE"
+DEFAULT_POOL_SIZE = 5
