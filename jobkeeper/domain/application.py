@@ -48,7 +48,7 @@ COMMAND_RETRIES = 20
 TOKEN_RECHECK_SECONDS = 1.0
 """How long a token found good is believed before the store is read again."""
 MAX_KNOWN_TOKENS = 10_000
-MAX_LIVE_JOBS = 100_000
+MAX_LIVE_JOBS = 10_000
 NUMBER_RETRIES = 200
 ENVELOPE_FIELDS = frozenset(
     {"originator_id", "originator_version", "timestamp", "by", "originator_topic"}
@@ -102,7 +102,7 @@ class JobKeeper(Application[str]):
         self._next_number: dict[str, int] = {}
         self._known_tokens: dict[str, tuple[User, float]] = {}
         self._token_generation = 0
-        self._live_jobs: dict[int, Job] = {}  # as this process last saved them
+        self._live_jobs: dict[int, Job] = {}  # runs of this process: as it last saved them
         self.clock: Callable[[], float] = time.monotonic
 
     # Plumbing.
@@ -124,7 +124,6 @@ class JobKeeper(Application[str]):
         recordings = self._record(processing_event)
         self._take_snapshots(processing_event)
         self._notify(recordings)
-        self.notify(processing_event.events)  # the library's deprecated hook, kept
         return recordings
 
     def add_listener(self, listener: Listener) -> None:
@@ -364,7 +363,8 @@ class JobKeeper(Application[str]):
                 recordings = self.save(job)
             except IntegrityError:
                 continue
-            self._remember_live(job)
+            if by is None:  # a run's own command: its next report may start from this job
+                self._remember_live(job)
             return Outcome(job, True, _last_position(recordings))
         raise ConflictError(f"job {job_id} changed while the command was applied; try again")
 

@@ -225,3 +225,17 @@ def test_a_run_reporting_from_memory_sees_what_another_process_recorded(
         "Resumed", "Started",
     ]  # fmt: skip
     other.close()
+
+
+def test_a_run_reports_without_reading_the_store_when_nothing_else_happened(
+    app: JobKeeper, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job_id = submit(app)
+    app.start(job_id, "run-1", "worker-a")
+
+    def no_reads(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the job was read from the store")
+
+    monkeypatch.setattr(app, "get_job", no_reads)
+    for step in range(1, 4):
+        assert app.report(job_id, "run-1", step / 10, {"at": step}, ()).job.version == 2 + step
