@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 import traceback
 from collections.abc import Callable, Generator
@@ -139,7 +140,14 @@ class JobActor(pykka.ThreadingActor):
             reason = f"kind {self.kind.name} handed back a checkpoint that is not JSON: {error}"
             self._finish(lambda lines: self.app.fail(self.job_id, self.run_id, reason, lines))
             return
-        self.progress = min(max(float(step.progress), 0.0), 1.0)
+        progress = _progress(step.progress)
+        if progress is None:
+            reason = (
+                f"kind {self.kind.name} reported a progress that is not a number: {step.progress!r}"
+            )
+            self._finish(lambda lines: self.app.fail(self.job_id, self.run_id, reason, lines))
+            return
+        self.progress = progress
         self.checkpoint = step.checkpoint
         now = time.monotonic()
         if (
@@ -215,6 +223,15 @@ class JobActor(pykka.ThreadingActor):
     def _leave(self, reason: str, lines: tuple[dict[str, str], ...]) -> None:
         self.app.report(self.job_id, self.run_id, self.progress, self.checkpoint, lines)
         self.app.requeue(self.job_id, self.run_id, reason)
+
+
+def _progress(reported: Any) -> float | None:
+    """The reported progress clamped to 0..1, or None if it is not a finite number."""
+    try:
+        progress = float(reported)
+    except (TypeError, ValueError):
+        return None
+    return min(max(progress, 0.0), 1.0) if math.isfinite(progress) else None
 
 
 def _traceback_lines(error: BaseException) -> list[dict[str, str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 from datetime import datetime, timedelta, timezone
 
 from jobkeeper.bootstrap import Runtime
@@ -145,3 +146,22 @@ def test_a_kind_changing_its_params_or_checkpoint_does_not_change_the_job() -> N
     context.params["nested"]["a"].append(2)
     context.checkpoint["done"].clear()
     assert params == {"limit": 10, "nested": {"a": [1]}} and checkpoint == {"done": [1, 2]}
+
+
+def test_a_kind_reporting_a_progress_that_is_not_a_number_fails_its_job(runtime: Runtime) -> None:
+    from pydantic import BaseModel
+
+    from jobkeeper.kinds import Kind, Step
+
+    class Params(BaseModel):
+        progress: str = "nan"
+
+    def run(ctx: Any) -> Any:
+        yield Step(progress=float(ctx.params["progress"]), checkpoint=None)
+        return None
+
+    runtime.kinds.add(Kind(name="odd", summary="Reports odd progress.", params=Params, run=run))
+    for odd in ("nan", "inf"):
+        job = wait_for_status(runtime, submit(runtime, "odd", progress=odd), "failed")
+        assert "progress that is not a number" in (job.error or "")
+    assert runtime.read.wait(runtime.app.position(), 5)  # the views took every event
