@@ -1,7 +1,7 @@
 """View rebuild speed against the raw speed of reading the notification log, in one process.
 
-Raw: the library's `select_notifications` over the whole log, a thousand at a time (the
-ViewRunner's page size), nothing else. Mapped: the same, plus turning each notification into
+Raw: the library's `select_notifications` over the whole log, a page at a time (the
+ViewRunner's batch size), nothing else. Mapped: the same, plus turning each notification into
 its domain event (what any projection must do at least). Rebuild: a fresh view store and the
 service's own `ViewRunner(...).catch_up()` from position 0 over the same log.
 
@@ -19,8 +19,6 @@ from pathlib import Path
 from typing import cast
 
 from stores import Store, default_cache, ensure_store
-
-PAGE = 1000
 
 
 @dataclass(frozen=True)
@@ -48,13 +46,14 @@ def measure(store: Store, work: Path) -> RebuildResult:
     shutil.copyfile(store.path / "events.db", data / "events.db")
     settings = Settings.from_env({}, data=data)
     app = open_app(settings)
-    _read(app, map_events=False)  # warm the page cache; not measured
-    events, seconds = _read(app, map_events=False)
-    _, mapped_seconds = _read(app, map_events=True)
     view_store = open_view_store(
         settings.views_env(), READ_MODELS, side_tables=(cast(SideTable, liveness),)
     )
     runner = ViewRunner(app, Views(view_store))
+    page = runner.batch_size  # the raw read pages as the runner does
+    _read(app, page, map_events=False)  # warm the page cache; not measured
+    events, seconds = _read(app, page, map_events=False)
+    _, mapped_seconds = _read(app, page, map_events=True)
     started = time.perf_counter()
     applied = runner.catch_up()
     rebuild_seconds = time.perf_counter() - started
@@ -70,13 +69,13 @@ def measure(store: Store, work: Path) -> RebuildResult:
     )
 
 
-def _read(app: object, *, map_events: bool) -> tuple[int, float]:
+def _read(app: object, page: int, *, map_events: bool) -> tuple[int, float]:
     recorder = app.recorder  # type: ignore[attr-defined]
     mapper = app.mapper  # type: ignore[attr-defined]
     count, position = 0, 0
     started = time.perf_counter()
     while True:
-        notifications = recorder.select_notifications(start=position + 1, limit=PAGE)
+        notifications = recorder.select_notifications(start=position + 1, limit=page)
         if not notifications:
             break
         if map_events:
