@@ -32,8 +32,10 @@ class JobLogs:
     def on_get(self, req: falcon.Request, resp: falcon.Response, job_id: int) -> None:
         """A page of the job's log lines after `after`; 404 for an unknown job."""
         query = read_query(req, LogQuery)
-        self.service.app.check_job_exists(job_id)
-        resp.media = log_page(self.service, query, job_id)
+        page = log_page(self.service, query, job_id)
+        if not page["items"]:  # lines belong to a job that exists; no lines: is there one?
+            self.service.app.check_job_exists(job_id)
+        resp.media = page
 
 
 def log_page(service: Service, query: LogQuery, job_id: int | None) -> dict[str, object]:

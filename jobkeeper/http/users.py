@@ -74,7 +74,8 @@ class UserJobs:
     def on_get(self, req: falcon.Request, resp: falcon.Response, name: str) -> None:
         """The user's last `limit` (ten by default) jobs."""
         query = read_query(req, UserJobsQuery)
-        self.service.app.check_user_exists(name)
         await_position(self.service, query.position)
         rows = self.service.read.stored_jobs(JOB_FIELDS, owner=name, limit=query.limit)
+        if not rows:  # jobs belong to a user who exists; no jobs: is there such a user?
+            self.service.app.check_user_exists(name)
         resp.media = {"items": [job_from_stored(row) for row in rows]}

@@ -83,3 +83,9 @@ def test_logs_after_the_last_line_are_empty(api: Api) -> None:
     result = api.client.simulate_get("/api/v1/logs", params={"after": str(2**63 - 1)})
     assert result.status_code == 200
     assert result.json == {"items": [], "next_after": None}
+
+
+def test_a_job_without_lines_has_an_empty_log(api: Api, user: str) -> None:
+    job = api.submit(**api.SHORT, owner=user, not_before="2099-01-01T00:00:00Z")
+    result = api.client.simulate_get(f"/api/v1/jobs/{job['id']}/logs")
+    assert result.status_code == 200 and result.json["items"] == []

@@ -108,3 +108,9 @@ def test_a_users_jobs_are_the_last_ten_newest_first(api: Api, user: str) -> None
         assert bad.status_code == 400 and "limit" in bad.json["description"]
     for job_id in ids:
         api.wait_for_status(job_id, "succeeded")
+
+
+def test_a_user_without_jobs_has_an_empty_last_ten(api: Api) -> None:
+    name = api.new_user()
+    result = api.client.simulate_get(f"/api/v1/users/{name}/jobs")
+    assert result.status_code == 200 and result.json == {"items": []}
