@@ -234,8 +234,9 @@ def _run_until_stopped(settings: Settings, name: str, *, run_jobs: bool, run_vie
         signal.signal(number, lambda *_: stop.set())
     runtime = Runtime(settings, run_jobs=run_jobs, run_views=run_views)
     runtime.start()
-    from jobkeeper.server import announce_admin_token
+    from jobkeeper.server import announce_admin_token, settle_memory
 
+    settle_memory()
     announce_admin_token(runtime.admin_token, settings)
     print(f"jobkeeper {name} running (pid {os.getpid()}, {runtime.worker_id})", flush=True)
     try:

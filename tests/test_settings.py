@@ -61,3 +61,17 @@ def test_database_urls_select_the_store() -> None:
     lite = Settings(database_url="sqlite:///var/jk/events.db")
     assert lite.store_env()["SQLITE_DBNAME"] == "/var/jk/events.db"
     assert lite.views_env()["SQLITE_DBNAME"] == "/var/jk/events-views.db"
+
+
+def test_a_started_process_settles_its_memory_for_the_collector() -> None:
+    import gc
+
+    from jobkeeper.server import GC_THRESHOLDS, settle_memory
+
+    before = gc.get_threshold()
+    try:
+        settle_memory()
+        assert gc.get_threshold() == GC_THRESHOLDS and gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
