@@ -5,8 +5,9 @@ Group commit: saves that arrive together share one commit.
 SQLite makes every commit durable with an fsync of its write-ahead log (about a millisecond
 here), and there is one writer at a time, so one commit per save caps a busy service at about
 a thousand saves a second however little each save writes. Here a save that finds another
-commit under way queues; the next commit takes every queued save at once. Each save still
-succeeds or fails on its own (a savepoint each: a version conflict rolls back only that save),
+commit under way queues; the next commit takes every queued save at once, in a few multi-row
+INSERTs. Each save still succeeds or fails on its own (if any row conflicts, the group is
+inserted again with a savepoint per save, so a version conflict rolls back only its save),
 and none returns before the commit holding it is on disk, so nothing acknowledged can be lost.
 With no concurrency this is exactly one transaction per save, as before.
 """
@@ -126,6 +127,10 @@ class GroupCommitSQLiteRecorder(SQLiteApplicationRecorder):
             for save in group
             for e in save.events
         ]  # fmt: skip
+        if not rows:  # nothing to insert, and no largest rowid to count back from
+            for save in group:
+                save.ids = []
+            return True
         cursor.execute("SAVEPOINT together")
         try:
             for start in range(0, len(rows), ROWS_PER_STATEMENT):

@@ -173,3 +173,10 @@ def test_the_service_keeps_a_connection_per_request_thread(tmp_path: Path) -> No
         views.datastore.close()
     finally:
         app.close()
+
+
+def test_a_group_of_saves_without_events_records_nothing(
+    recorder: GroupCommitSQLiteRecorder,
+) -> None:
+    assert save_together(recorder, [[], []]) == [[], []]
+    assert recorder.select_notifications(start=1, limit=10) == []
