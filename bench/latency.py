@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 
 import orjson
 import requests
-
 from harness import FAR_FUTURE, Service, percentile, rss_mib, thread_count
 from stop_latency import measure_stops
 

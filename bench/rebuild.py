@@ -1,9 +1,9 @@
 """View rebuild speed against the raw speed of reading the notification log, in one process.
 
 Raw: the library's `select_notifications` over the whole log, a page at a time (the
-ViewRunner's batch size), nothing else. Mapped: the same, plus turning each notification into
+Projector's batch size), nothing else. Mapped: the same, plus turning each notification into
 its domain event (what any projection must do at least). Rebuild: a fresh view store and the
-service's own `ViewRunner(...).catch_up()` from position 0 over the same log.
+service's own `Projector(...).catch_up()` from position 0 over the same log.
 
     python bench/rebuild.py --jobs 100000
 """
@@ -37,7 +37,7 @@ def measure(store: Store, work: Path) -> RebuildResult:
     """Raw read, mapped read and rebuild rates over a copy of `store`'s event log."""
     from jobkeeper.actors import liveness
     from jobkeeper.bootstrap import open_app
-    from jobkeeper.projections.projection import READ_MODELS, ViewRunner, Views
+    from jobkeeper.projections.projector import VIEWS, Projector, ViewProjection
     from jobkeeper.projections.store import SideTable, open_view_store
     from jobkeeper.settings import Settings
 
@@ -47,9 +47,9 @@ def measure(store: Store, work: Path) -> RebuildResult:
     settings = Settings.from_env({}, data=data)
     app = open_app(settings)
     view_store = open_view_store(
-        settings.views_env(), READ_MODELS, side_tables=(cast(SideTable, liveness),)
+        settings.views_env(), VIEWS, side_tables=(cast(SideTable, liveness),)
     )
-    runner = ViewRunner(app, Views(view_store))
+    runner = Projector(app, ViewProjection(view_store))
     page = runner.batch_size  # the raw read pages as the runner does
     _read(app, page, map_events=False)  # warm the page cache; not measured
     events, seconds = _read(app, page, map_events=False)
@@ -97,7 +97,7 @@ def main() -> None:
     print(f"{result.events:,} events")
     print(f"  raw select_notifications  {result.raw_per_second:12,.0f} events/s")
     print(f"  + mapping to events       {result.mapped_per_second:12,.0f} events/s")
-    print(f"  ViewRunner.catch_up       {result.rebuild_per_second:12,.0f} events/s")
+    print(f"  Projector.catch_up       {result.rebuild_per_second:12,.0f} events/s")
     print(f"  rebuild / raw             {result.ratio:12.1%}")
 
 

@@ -84,7 +84,7 @@ class Report:
                 expected = 201 if scenario.kind == "submit" else 200
                 answers = _answers(result, expected)
                 label = scenario.label
-                for target, outcome in zip(targets, results):
+                for target, outcome in zip(targets, results, strict=False):
                     if "miss" in outcome:
                         slower = f", {slowdown:.2f}× slower than smallest" if slowdown else ""
                         self.missed.append(
@@ -155,7 +155,7 @@ class Report:
         if self.rebuild:
             r = self.rebuild
             rows.append(self._row(
-                f"view rebuild, fresh view store + ViewRunner.catch_up() ({r.events:,} events)",
+                f"view rebuild, fresh view store + Projector.catch_up() ({r.events:,} events)",
                 f"{r.rebuild_per_second:,.0f} events/s",
                 f"raw select_notifications {r.raw_per_second:,.0f} events/s "
                 f"(+ mapping to events: {r.mapped_per_second:,.0f}/s)",

@@ -20,16 +20,15 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-import requests  # noqa: E402
-
 import latency  # noqa: E402
 import rebuild  # noqa: E402
+import requests  # noqa: E402
 from harness import Profiler, ceiling_serve, ensure_wrk, jobkeeper_serve, percentile  # noqa: E402
 from http_load import Load, measure_store  # noqa: E402
 from report import Report, merge_analysis  # noqa: E402
@@ -205,7 +204,7 @@ def _context(args: argparse.Namespace, options: Options) -> dict[str, str]:
     )  # fmt: skip
     wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout
     return {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{os.cpu_count()} cores, {int(memory) / 1024**2:.1f} GiB memory, "
         f"{platform.platform()}",
         "commit": git("rev-parse", "HEAD") + (" + uncommitted changes in jobkeeper/" if dirty else ""),

@@ -12,6 +12,7 @@ step plus 0.5 s across processes).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
 import signal
@@ -58,7 +59,7 @@ def wait_healthy(url: str, timeout: float = 60) -> None:
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def measure_stops(
@@ -148,10 +149,8 @@ def main() -> None:
         print(f"  within one step + 0.5 s ({budget:.3f} s): {within}/{len(latencies)}")
     finally:
         for process in processes:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
         for process in processes:
             try:
                 process.wait(30)

@@ -3,7 +3,7 @@
 The bulk path opens the store with `jobkeeper.bootstrap.open_app`, drives Job aggregates
 through their own commands (submit, start, report, succeed / fail / stop / cancel) and saves
 thousands of jobs per transaction with `app.save(*jobs)`, their stories overlapping as in a
-live service; then the views catch up with the service's own ViewRunner, as a first start
+live service; then the views catch up with the service's own Projector, as a first start
 would. A finished store is kept under
 `<cache>/store-<N>-v<LAYOUT>/` and copied for each service run, so runs never change it.
 
@@ -22,7 +22,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -34,7 +34,7 @@ COMMAND_JOBS = 1000
 QUEUED_JOBS = 100
 """Queued jobs due far in the future: the running view's content (no worker takes them)."""
 PER_SAVE = 1000
-FAR_FUTURE = datetime(2099, 1, 1, tzinfo=timezone.utc)
+FAR_FUTURE = datetime(2099, 1, 1, tzinfo=UTC)
 WORKER = "bench-builder:0:00000000"
 FILES = ("events.db", "views.db")
 
@@ -163,6 +163,10 @@ def _build(folder: Path, jobs: int, log: Any) -> None:
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=1))
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 def _job(
     number: int, owner: str, role: str | None, rng: random.Random
 ) -> tuple[Any, list[Callable[[Any], None]]]:
@@ -175,34 +179,34 @@ def _job(
     not_before = FAR_FUTURE if role in ("command", "queued") else None
     job = Job.submit(
         number=number, owner=owner, kind="sleep", name=f"nightly-{number % 97}",
-        params=params, not_before=not_before, deadline=None, by=owner,
+        params=params, not_before=not_before, deadline=None, by=owner, at=_now(),
     )  # fmt: skip
     if role == "queued":
         return job, []
     if role == "command":
-        return job, [lambda j: j.stop(owner)]  # queued → stopped; the benchmark resumes it
+        return job, [lambda j: j.stop(owner, _now())]  # queued → stopped; the benchmark resumes it
     run_id = uuid.UUID(int=rng.getrandbits(128)).hex
     fate = rng.random()
 
     def run(j: Any) -> None:
-        at = datetime.now(timezone.utc).isoformat()
-        j.start(run_id, WORKER)
+        at = datetime.now(UTC).isoformat()
+        j.start(run_id, WORKER, _now())
         lines = tuple(_line(at, f"step {i}: slept {i * seconds / 6:g} s") for i in (1, 2, 3))
-        j.report(run_id, 0.5, seconds / 2, lines)
+        j.report(run_id, 0.5, seconds / 2, lines, _now())
 
     def end(j: Any) -> None:
-        at = datetime.now(timezone.utc).isoformat()
+        at = datetime.now(UTC).isoformat()
         if fate < 0.90:
-            j.succeed(run_id, {"slept": seconds}, (_line(at, f"slept {seconds:g} seconds"),))
+            j.succeed(run_id, {"slept": seconds}, (_line(at, f"slept {seconds:g} seconds"),), _now())
         elif fate < 0.94:
             lines = (_line(at, "Traceback (most recent call last):"), _line(at, "OSError: disk full"))
-            j.fail(run_id, "disk full", lines)
+            j.fail(run_id, "disk full", lines, _now())
         elif fate < 0.96:
-            j.cancel(owner)
-            j.complete_cancel(run_id, ())
+            j.cancel(owner, _now())
+            j.complete_cancel(run_id, (), _now())
         else:
-            j.stop(owner)
-            j.pause(run_id, 0.5, seconds / 2, ())
+            j.stop(owner, _now())
+            j.complete_stop(run_id, 0.5, seconds / 2, (), _now())
 
     return job, [run, end]
 
@@ -215,15 +219,15 @@ def _catch_up_views(settings: Any) -> float:
     """Catch the views up with the service's own runner, as its first start would."""
     from jobkeeper.actors import liveness
     from jobkeeper.bootstrap import open_app
-    from jobkeeper.projections.projection import READ_MODELS, ViewRunner, Views
+    from jobkeeper.projections.projector import VIEWS, Projector, ViewProjection
     from jobkeeper.projections.store import SideTable, open_view_store
 
     app = open_app(settings)
     store = open_view_store(
-        settings.views_env(), READ_MODELS, side_tables=(cast(SideTable, liveness),)
+        settings.views_env(), VIEWS, side_tables=(cast(SideTable, liveness),)
     )
     started = time.perf_counter()
-    ViewRunner(app, Views(store)).catch_up()
+    Projector(app, ViewProjection(store)).catch_up()
     seconds = time.perf_counter() - started
     store.datastore.close()
     app.close()

@@ -1,4 +1,4 @@
-"""The `jobkeeper` command: `serve` (everything in one process), or `api`, `worker` and `projector`."""
+"""The `jobkeeper` command: `serve` (all in one process), or `api`, `worker` and `projector`."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from jobkeeper.domain.job import SYSTEM as OPERATOR
 from jobkeeper.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
-    from jobkeeper.domain.application import JobKeeper
+    from jobkeeper.application.app import JobKeeper
 
 EXIT_USAGE = 2
 
@@ -204,7 +204,8 @@ def _api(args: argparse.Namespace) -> int:
     _check_services(settings)
 
     def ready(urls: list[str]) -> None:
-        print(f"jobkeeper api listening on {', '.join(urls)} ({args.workers} processes)", flush=True)
+        listening = ", ".join(urls)
+        print(f"jobkeeper api listening on {listening} ({args.workers} processes)", flush=True)
 
     return server.serve(settings, on_ready=ready, role="api", workers=args.workers)
 

@@ -42,16 +42,10 @@ HEARTBEAT = 1.0
 DRAIN = 5
 CLOSE = 10.0
 GRACEFUL = 30
-# A worker's threads mostly wait on sockets and SQLite, which let go of the GIL at every
-# call; winning it back from a thread that computes takes up to the switch interval (5 ms by
-# default) each time. 1 ms keeps a request or a stop from queueing behind hundreds of such
-# waits when many threads are busy (see bench/RESULTS.md); the ceiling bench uses it too.
+# Threads waiting on sockets and SQLite win the GIL back sooner (bench/RESULTS.md, "The GIL").
 SWITCH_INTERVAL = 0.001
-# Python's cyclic garbage collector stops every thread while it runs. With a thousand
-# live jobs each reporting every second, objects that live a second or so were promoted to
-# the oldest generation and full collections of the whole heap (100 ms, once 1.3 s) ran
-# every few seconds; a stop that met one waited for it. Collecting the young generation
-# every 50,000 net allocations instead of 700 lets such objects die young.
+# Short-lived objects die young instead of causing full collections that stop every thread
+# (bench/RESULTS.md, "Garbage collection pauses").
 GC_THRESHOLDS = (50_000, 20, 100)
 # One worker holds the in-process broker and the job host: the signals that would add a
 # worker, replace it beside the old one or re-exec the master are ignored in this mode.

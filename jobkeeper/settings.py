@@ -155,7 +155,7 @@ def _store_env(
 
 def _sqlite_env(path: str, pool_size: int) -> dict[str, str]:
     return {
-        "PERSISTENCE_MODULE": "jobkeeper.sqlite_store:SQLiteStoreFactory",
+        "PERSISTENCE_MODULE": "jobkeeper.stores.sqlite:SQLiteStoreFactory",
         "SQLITE_DBNAME": path,
         "SQLITE_LOCK_TIMEOUT": "30",
         "SQLITE_POOL_SIZE": str(pool_size),
@@ -174,4 +174,5 @@ def _parse(name: str, raw: str, kind: type) -> object:
             return float(raw)
         return raw
     except ValueError:
-        raise SettingsError(f"JOBKEEPER_{name.upper()}={raw!r} is not a valid {kind.__name__}") from None
+        variable = f"JOBKEEPER_{name.upper()}"
+        raise SettingsError(f"{variable}={raw!r} is not a valid {kind.__name__}") from None

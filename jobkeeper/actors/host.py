@@ -7,24 +7,20 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pykka
 from eventsourcing.persistence import Recording
 
 from jobkeeper.actors.job_actor import JobActor, Leave, Poke, RunSettings
-from jobkeeper.domain.application import JobKeeper
-from jobkeeper.domain.errors import ConflictError, DomainError
+from jobkeeper.application.app import JobKeeper
+from jobkeeper.domain.errors import DomainError
 from jobkeeper.domain.job import Job
 from jobkeeper.domain.lifecycle import Status
 from jobkeeper.kinds.registry import KindRegistry
 
 log = logging.getLogger(__name__)
-
-Dispatch = Callable[[int, float], None]
-"""Sends "run job N" through the broker, after a delay in seconds."""
-
 
 @dataclass(frozen=True)
 class LaunchResult:
@@ -57,13 +53,12 @@ class JobHost(pykka.ThreadingActor):
         worker_id: str,
         max_running: int,
         settings: RunSettings,
-        dispatch: Dispatch,
         lease_valid: Callable[[], bool] = lambda: True,
     ) -> None:
         super().__init__()
         self.lease_valid = lease_valid
         self.app, self.kinds, self.worker_id = app, kinds, worker_id
-        self.max_running, self.settings, self.dispatch = max_running, settings, dispatch
+        self.max_running, self.settings = max_running, settings
         self.live: dict[int, tuple[str, pykka.ActorRef[Any]]] = {}
         self.leaving = False
 
@@ -76,7 +71,7 @@ class JobHost(pykka.ThreadingActor):
         job = self.app.get_job(job_id)
         if job.status is not Status.QUEUED:
             return LaunchResult("skipped", reason=f"job is {job.status}")
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         if job.not_before is not None and job.not_before > now:
             return LaunchResult("later", (job.not_before - now).total_seconds(), "not due yet")
         if job.deadline is not None and job.deadline <= now:
@@ -93,7 +88,7 @@ class JobHost(pykka.ThreadingActor):
         run_id = uuid.uuid4().hex
         try:
             started = self.app.start(job_id, run_id, self.worker_id).job
-        except (DomainError, ConflictError) as error:
+        except DomainError as error:
             return LaunchResult("skipped", reason=f"another run won: {error}")
         on_exit = self._on_exit
         ref = JobActor.start(
@@ -109,10 +104,6 @@ class JobHost(pykka.ThreadingActor):
         """Whether another job could start here now."""
         return len(self.live) < self.max_running and not self.leaving
 
-    def running(self) -> list[int]:
-        """Ids of the jobs live in this host."""
-        return sorted(self.live)
-
     def on_receive(self, message: Any) -> Any:
         if isinstance(message, PokeJob):
             live = self.live.get(message.job_id)
@@ -125,11 +116,6 @@ class JobHost(pykka.ThreadingActor):
         live = self.live.get(job_id)
         if live is not None and live[0] == run_id:
             del self.live[job_id]
-        try:
-            if self.app.get_job(job_id).status is Status.QUEUED:
-                self.dispatch(job_id, 0.0)  # handed back: let any worker take it
-        except Exception:
-            log.exception("job %s: could not dispatch it again; recovery will", job_id)
 
     def leave_all(self, reason: str, timeout: float) -> list[int]:
         """Checkpoint every live job and hand it back to the queue; returns their ids."""

@@ -8,14 +8,14 @@ import time
 import traceback
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import pykka
 
 from jobkeeper.actors.run_context import RunContext
-from jobkeeper.domain.application import JobKeeper
+from jobkeeper.application.app import JobKeeper
 from jobkeeper.domain.errors import DomainError, StaleRunError
 from jobkeeper.domain.job import Job
 from jobkeeper.domain.lifecycle import Status
@@ -89,7 +89,7 @@ class JobActor(pykka.ThreadingActor):
     def on_failure(self, *args: Any) -> None:
         log.error("job %s: run %s broke; handing the job back", self.job_id, self.run_id)
         try:
-            self.app.requeue(self.job_id, self.run_id, "its run broke on an unexpected error")
+            self.app.hand_back(self.job_id, self.run_id, "its run broke on an unexpected error")
         except Exception:
             log.exception("job %s: could not hand back; recovery will", self.job_id)
         self.on_exit(self.job_id, self.run_id)
@@ -162,7 +162,7 @@ class JobActor(pykka.ThreadingActor):
     def _looked_and_ended(self) -> bool:
         """Look at the job's events if poked or due; end the run if a stop or cancel waits."""
         now = time.monotonic()
-        if self.deadline is not None and datetime.now(timezone.utc) >= self.deadline:
+        if self.deadline is not None and datetime.now(UTC) >= self.deadline:
             reason = f"deadline {self.deadline.isoformat()} passed"
             self._finish(lambda lines: self.app.fail(self.job_id, self.run_id, reason, lines))
             return True
@@ -174,7 +174,7 @@ class JobActor(pykka.ThreadingActor):
     def _ended_by(self, status: Status) -> bool:
         if status is Status.STOPPING:
             self._finish(
-                lambda lines: self.app.pause(
+                lambda lines: self.app.complete_stop(
                     self.job_id, self.run_id, self.progress, self.checkpoint, lines
                 )
             )
@@ -222,7 +222,7 @@ class JobActor(pykka.ThreadingActor):
 
     def _leave(self, reason: str, lines: tuple[dict[str, str], ...]) -> None:
         self.app.report(self.job_id, self.run_id, self.progress, self.checkpoint, lines)
-        self.app.requeue(self.job_id, self.run_id, reason)
+        self.app.hand_back(self.job_id, self.run_id, reason)
 
 
 def _progress(reported: Any) -> float | None:
@@ -235,6 +235,6 @@ def _progress(reported: Any) -> float | None:
 
 
 def _traceback_lines(error: BaseException) -> list[dict[str, str]]:
-    at = datetime.now(timezone.utc).isoformat()
+    at = datetime.now(UTC).isoformat()
     text = "".join(traceback.format_exception(error)).rstrip()
     return [{"at": at, "text": line} for line in text.splitlines()]

@@ -14,11 +14,12 @@ import threading
 import time
 from collections.abc import Callable
 
-from jobkeeper.domain.application import JobKeeper
+from jobkeeper.application.app import JobKeeper
+from jobkeeper.application.ports import Dispatcher
 from jobkeeper.domain.errors import DomainError
 from jobkeeper.domain.lifecycle import LIVE
-from jobkeeper.projections.queries import ReadSide
 from jobkeeper.projections.store import ViewStore
+from jobkeeper.projections.views import Views
 
 log = logging.getLogger(__name__)
 
@@ -39,22 +40,17 @@ class Liveness:
         self,
         app: JobKeeper,
         store: ViewStore,
-        read: ReadSide,
+        views: Views,
         *,
         worker_id: str,
         timeout: float,
-        dispatch: Callable[[int, float], None],
+        dispatcher: Dispatcher,
         has_room: Callable[[], bool] = lambda: True,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.app, self.store, self.read = app, store, read
-        self.has_room = has_room
-        self.worker_id, self.timeout, self.dispatch, self.clock = (
-            worker_id,
-            timeout,
-            dispatch,
-            clock,
-        )
+        self.app, self.store, self.views = app, store, views
+        self.has_room, self.dispatcher = has_room, dispatcher
+        self.worker_id, self.timeout, self.clock = worker_id, timeout, clock
         self.interval = timeout / 6
         self._lease_until = time.monotonic() + timeout / 2
         self._stopping = threading.Event()
@@ -87,11 +83,11 @@ class Liveness:
         now = self.clock()
         cutoff = now - self.timeout
         handed_back = []
-        for worker in sorted(self.read.active_workers()):
+        for worker in sorted(self.views.active_workers()):
             if worker == self.worker_id or seen.get(worker, 0.0) > cutoff:
                 continue
-            for (job_id,) in self.read.stored_jobs(
-                ("id",), phase="active", worker=worker, limit=10**9
+            for (job_id,) in self.views.stored_jobs(
+                ("id",), phase="running", worker=worker, limit=10**9
             ):
                 if self._hand_back(job_id, worker):
                     handed_back.append(job_id)
@@ -109,10 +105,10 @@ class Liveness:
         """
         if not self.has_room():
             return
-        for row in self.read.jobs(status="queued", limit=1000):
+        for row in self.views.jobs(status="queued", limit=1000):
             due = row["not_before"] is None or row["not_before"].timestamp() <= now
             if due and row["updated_at"].timestamp() < now - self.timeout:
-                self.dispatch(row["id"], 0.0)
+                self.dispatcher.dispatch(row["id"])
 
     def _hand_back(self, job_id: int, worker: str) -> bool:
         job = self.app.get_job(job_id)
@@ -120,12 +116,10 @@ class Liveness:
             return False
         reason = f"worker {worker} was lost: no heartbeat for {self.timeout:g} s"
         try:
-            outcome = self.app.requeue(job_id, job.run_id, reason)
+            self.app.hand_back(job_id, job.run_id, reason)
         except DomainError:
             return False  # its run moved on meanwhile
         log.warning("job %s: %s; handed back", job_id, reason)
-        if outcome.job.status.value == "queued":
-            self.dispatch(job_id, 0.0)
         return True
 
     def start(self) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 MAX_LINE_LENGTH = 10_000
@@ -28,7 +28,7 @@ class RunContext:
     def log(self, text: str) -> None:
         """Add a log line, stamped now."""
         self.lines.append(
-            {"at": datetime.now(timezone.utc).isoformat(), "text": str(text)[:MAX_LINE_LENGTH]}
+            {"at": datetime.now(UTC).isoformat(), "text": str(text)[:MAX_LINE_LENGTH]}
         )
 
     def take_lines(self, limit: int) -> tuple[dict[str, str], ...]:

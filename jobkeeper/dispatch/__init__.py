@@ -1,1 +1,1 @@
-"""Dispatch: dramatiq carries "run job N" to a worker's job host. The only place dramatiq appears."""
+"""Dispatch: dramatiq carries "run job N" to a worker's job host; nowhere else uses dramatiq."""

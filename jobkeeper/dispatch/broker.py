@@ -29,3 +29,24 @@ def open_broker(url: str, namespace: str = "jobkeeper") -> dramatiq.Broker:
         f"broker URL {url!r} is not supported; use memory://, redis://host:6379/0 "
         "or amqp://user:password@host:5672/"
     )
+
+
+class BrokerUnreachableError(RuntimeError):
+    """Raised when the broker a URL names cannot be reached (one line)."""
+
+
+def check_broker(url: str, namespace: str = "jobkeeper") -> None:
+    """Connect once to the broker `url` names, or raise BrokerUnreachableError."""
+    broker = open_broker(url, namespace=namespace)
+    try:
+        client = getattr(broker, "client", None)
+        if client is not None:
+            client.ping()
+        elif hasattr(broker, "connection"):
+            broker.connection  # noqa: B018  (opens the AMQP connection)
+    except Exception as error:
+        text = str(error).strip()
+        first = text.splitlines()[0] if text else type(error).__name__
+        raise BrokerUnreachableError(f"cannot reach the broker {url}: {first}") from None
+    finally:
+        broker.close()

@@ -1,46 +1,77 @@
-"""The `run_job` task: delivered at least once, so launching must be safe to repeat."""
+"""The `run_job` task: "run job N", sent by anyone, consumed by the workers' job hosts.
+
+Delivery is at least once, so launching must be safe to repeat: only a queued job starts.
+Sending needs no task function (API processes run no jobs), so the queue builds the message
+itself; a worker declares the task with the launcher of its job host.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Protocol
 
 import dramatiq
 
 log = logging.getLogger(__name__)
 
-QUEUE = "jobs"
+TASK = "run_job"
 MAX_DELAY = 3600.0  # seconds; a job due later is looked at again then
 
 
-class Dispatcher:
-    """Sends "run job N" and, in workers, hands each delivery to the local job host."""
+class Launched(Protocol):
+    """What became of a request to run a job here (the job host's LaunchResult)."""
 
-    def __init__(self, broker: dramatiq.Broker, queue: str = QUEUE) -> None:
-        self.broker = broker
-        self.launch: Callable[[int], Any] | None = None
-        # A launch takes milliseconds, so the default time limit is ample; failures of the
-        # store are retried with backoff, and a repeat launch of a started job is a no-op.
-        self.run_job = dramatiq.actor(
-            broker=broker,
-            actor_name="run_job",
-            queue_name=queue,
-            max_retries=20,
-            min_backoff=200,
-            max_backoff=30_000,
-        )(self._run_job)
+    @property
+    def outcome(self) -> str: ...  # "started", "busy", "later" or "skipped"
+
+    @property
+    def retry_after(self) -> float: ...
+
+    @property
+    def reason(self) -> str: ...
+
+
+Launch = Callable[[int], Launched]
+"""Starts job N in this worker's host, if it is queued, due and there is room."""
+
+
+class JobQueue:
+    """Sends "run job N" through the broker: the application's Dispatcher."""
+
+    def __init__(self, broker: dramatiq.Broker, queue: str) -> None:
+        self.broker, self.queue = broker, queue
+        broker.declare_queue(queue)
 
     def dispatch(self, job_id: int, delay: float = 0.0) -> None:
         """Ask some worker to run job `job_id`, `delay` seconds from now."""
         delay_ms = int(min(delay, MAX_DELAY) * 1000) if delay > 0 else None
-        self.run_job.send_with_options(args=(job_id,), delay=delay_ms)
+        message: dramatiq.Message[None] = dramatiq.Message(
+            queue_name=self.queue, actor_name=TASK, args=(job_id,), kwargs={}, options={}
+        )
+        self.broker.enqueue(message, delay=delay_ms)
 
-    def _run_job(self, job_id: int) -> None:
-        if self.launch is None:
-            raise RuntimeError("this process has no job host to run jobs")
+
+class RunJobTask:
+    """In a worker: the `run_job` task, handing each delivery to the local job host."""
+
+    def __init__(self, broker: dramatiq.Broker, jobs: JobQueue, launch: Launch) -> None:
+        self.jobs, self.launch = jobs, launch
+        # A launch takes milliseconds, so the default time limit is ample; failures of the
+        # store are retried with backoff, and a repeat launch of a started job is a no-op.
+        dramatiq.actor(
+            broker=broker,
+            actor_name=TASK,
+            queue_name=jobs.queue,
+            max_retries=20,
+            min_backoff=200,
+            max_backoff=30_000,
+        )(self.run_job)
+
+    def run_job(self, job_id: int) -> None:
+        """Launch the job here; a busy host or a job not due yet sends it again."""
         result = self.launch(job_id)
         if result.outcome in ("busy", "later"):
-            self.dispatch(job_id, result.retry_after)
+            self.jobs.dispatch(job_id, result.retry_after)
         elif result.outcome == "skipped":
             log.debug("job %s not launched: %s", job_id, result.reason)

@@ -219,8 +219,9 @@ class Job(BaseAggregate[str]):
         not_before: datetime | None,
         deadline: datetime | None,
         by: str,
+        at: datetime,
     ) -> Job:
-        """A new queued job with the given number."""
+        """A new queued job with the given number, submitted `at`."""
         return cls._create(
             cls.Submitted,
             id=job_aggregate_id(number),
@@ -232,44 +233,47 @@ class Job(BaseAggregate[str]):
             not_before=not_before,
             deadline=deadline,
             by=by,
+            timestamp=at,
         )
 
     # User commands: each returns False when it is already in effect (nothing recorded).
+    # Every command is told when it happens (`at`): the domain reads no clock.
 
-    def stop(self, by: str) -> bool:
+    def stop(self, by: str, at: datetime) -> bool:
         """Pause the job, keeping its progress."""
         if not self._admits("stop"):
             return False
         if self.status is Status.QUEUED:
             self.trigger_event(
-                self.Stopped, by=by, progress=self.progress, checkpoint=self.checkpoint, lines=()
-            )
+                self.Stopped, by=by, timestamp=at, progress=self.progress,
+                checkpoint=self.checkpoint, lines=(),
+            )  # fmt: skip
         else:
-            self.trigger_event(self.StopRequested, by=by)
+            self.trigger_event(self.StopRequested, by=by, timestamp=at)
         return True
 
-    def resume(self, by: str) -> bool:
+    def resume(self, by: str, at: datetime) -> bool:
         """Queue a stopped job again; it continues from its last checkpoint."""
         if not self._admits("resume"):
             return False
-        self.trigger_event(self.Resumed, by=by)
+        self.trigger_event(self.Resumed, by=by, timestamp=at)
         return True
 
-    def cancel(self, by: str) -> bool:
+    def cancel(self, by: str, at: datetime) -> bool:
         """End the job for good (until a restart)."""
         if not self._admits("cancel"):
             return False
         if self.status in LIVE:
-            self.trigger_event(self.CancelRequested, by=by)
+            self.trigger_event(self.CancelRequested, by=by, timestamp=at)
         else:
-            self.trigger_event(self.Cancelled, by=by, lines=())
+            self.trigger_event(self.Cancelled, by=by, timestamp=at, lines=())
         return True
 
-    def restart(self, by: str) -> bool:
+    def restart(self, by: str, at: datetime) -> bool:
         """Queue the job again as a new attempt, from scratch."""
         if not self._admits("restart"):
             return False
-        self.trigger_event(self.Restarted, by=by, attempt=self.attempt + 1)
+        self.trigger_event(self.Restarted, by=by, timestamp=at, attempt=self.attempt + 1)
         return True
 
     def _admits(self, command: str) -> bool:
@@ -281,41 +285,47 @@ class Job(BaseAggregate[str]):
 
     # Runtime commands: recorded by the worker that holds the run, fenced by its run id.
 
-    def start(self, run_id: str, worker: str) -> None:
+    def start(self, run_id: str, worker: str, at: datetime) -> None:
         """Mark the job running under a new run; only a queued job starts."""
         if self.status is not Status.QUEUED:
             raise TransitionError("start", self.status.value, allowed_commands(self.status))
-        self.trigger_event(self.Started, by=SYSTEM, run_id=run_id, worker=worker)
+        self.trigger_event(self.Started, by=SYSTEM, timestamp=at, run_id=run_id, worker=worker)
 
-    def report(self, run_id: str, progress: float, checkpoint: JSON, lines: LogLines) -> None:
+    def report(
+        self, run_id: str, progress: float, checkpoint: JSON, lines: LogLines, at: datetime
+    ) -> None:
         """Record progress, the latest checkpoint and log lines of the current run."""
         self._check_run(run_id)
         _check_lines(lines)
         self.trigger_event(
-            self.Progressed, by=SYSTEM, progress=progress, checkpoint=checkpoint, lines=lines
-        )
+            self.Progressed, by=SYSTEM, timestamp=at, progress=progress, checkpoint=checkpoint,
+            lines=lines,
+        )  # fmt: skip
 
-    def pause(self, run_id: str, progress: float, checkpoint: JSON, lines: LogLines) -> None:
+    def complete_stop(
+        self, run_id: str, progress: float, checkpoint: JSON, lines: LogLines, at: datetime
+    ) -> None:
         """Complete a requested stop with the run's last checkpoint."""
         self._check_run(run_id)
         _check_lines(lines)
         self.trigger_event(
-            self.Stopped, by=SYSTEM, progress=progress, checkpoint=checkpoint, lines=lines
-        )
+            self.Stopped, by=SYSTEM, timestamp=at, progress=progress, checkpoint=checkpoint,
+            lines=lines,
+        )  # fmt: skip
 
-    def complete_cancel(self, run_id: str, lines: LogLines) -> None:
+    def complete_cancel(self, run_id: str, lines: LogLines, at: datetime) -> None:
         """Complete a requested cancel."""
         self._check_run(run_id)
         _check_lines(lines)
-        self.trigger_event(self.Cancelled, by=SYSTEM, lines=lines)
+        self.trigger_event(self.Cancelled, by=SYSTEM, timestamp=at, lines=lines)
 
-    def succeed(self, run_id: str, result: JSON, lines: LogLines) -> None:
+    def succeed(self, run_id: str, result: JSON, lines: LogLines, at: datetime) -> None:
         """End the run with its result."""
         self._check_run(run_id)
         _check_lines(lines)
-        self.trigger_event(self.Succeeded, by=SYSTEM, result=result, lines=lines)
+        self.trigger_event(self.Succeeded, by=SYSTEM, timestamp=at, result=result, lines=lines)
 
-    def fail(self, run_id: str | None, error: str, lines: LogLines) -> None:
+    def fail(self, run_id: str | None, error: str, lines: LogLines, at: datetime) -> None:
         """End the job as failed; `run_id` None fails a job that never started a run."""
         if run_id is None:
             if self.status is not Status.QUEUED:
@@ -323,17 +333,17 @@ class Job(BaseAggregate[str]):
         else:
             self._check_run(run_id)
         _check_lines(lines)
-        self.trigger_event(self.Failed, by=SYSTEM, error=error, lines=lines)
+        self.trigger_event(self.Failed, by=SYSTEM, timestamp=at, error=error, lines=lines)
 
-    def requeue(self, run_id: str, reason: str) -> None:
+    def requeue(self, run_id: str, reason: str, at: datetime) -> None:
         """Give a running job back to the queue (its worker is leaving or was lost)."""
         self._check_run(run_id)
         if self.status is Status.STOPPING:
-            self.pause(run_id, self.progress, self.checkpoint, ())
+            self.complete_stop(run_id, self.progress, self.checkpoint, (), at)
         elif self.status is Status.CANCELLING:
-            self.complete_cancel(run_id, ())
+            self.complete_cancel(run_id, (), at)
         else:
-            self.trigger_event(self.Requeued, by=SYSTEM, reason=reason)
+            self.trigger_event(self.Requeued, by=SYSTEM, timestamp=at, reason=reason)
 
     def _check_run(self, run_id: str) -> None:
         if self.run_id != run_id or self.status not in LIVE:

@@ -21,7 +21,6 @@ class Status(str, Enum):
         return self.value
 
 
-ACTIVE = frozenset({Status.QUEUED, Status.RUNNING, Status.STOPPING, Status.CANCELLING})
 LIVE = frozenset({Status.RUNNING, Status.STOPPING, Status.CANCELLING})
 TERMINAL = frozenset({Status.SUCCEEDED, Status.FAILED, Status.CANCELLED})
 
@@ -48,9 +47,9 @@ def allowed_commands(status: Status) -> tuple[str, ...]:
 
 
 def phase(status: Status) -> str:
-    """The view a status belongs to: active, stopped or finished."""
+    """The view a status belongs to: running (queued or live), stopped or finished."""
     if status in TERMINAL:
         return "finished"
     if status is Status.STOPPED:
         return "stopped"
-    return "active"
+    return "running"

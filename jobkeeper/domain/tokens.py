@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 from dataclasses import dataclass
 
 PREFIX = "jk"
@@ -26,10 +25,8 @@ class NewToken:
     digest: str
 
 
-def new_token(user: str) -> NewToken:
-    """A fresh random token for `user`."""
-    token_id = secrets.token_hex(4)
-    secret = secrets.token_hex(32)
+def make_token(user: str, token_id: str, secret: str) -> NewToken:
+    """The token of `user` with the given id and secret (the application draws them at random)."""
     token = f"{PREFIX}_{user}_{token_id}_{secret}"
     return NewToken(token_id, token, digest(token))
 

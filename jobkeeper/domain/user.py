@@ -95,7 +95,7 @@ class User(BaseAggregate[str]):
 
     @classmethod
     def create(
-        cls, *, number: int, name: str, surname: str, title: str, role: str, by: str
+        cls, *, number: int, name: str, surname: str, title: str, role: str, by: str, at: datetime
     ) -> User:
         """A new user; the caller has checked the name."""
         if role not in ROLES:
@@ -109,17 +109,22 @@ class User(BaseAggregate[str]):
             title=title,
             role=role,
             by=by,
+            timestamp=at,
         )
 
-    def issue_token(self, *, token_id: str, digest: str, label: str, by: str) -> None:
+    def issue_token(
+        self, *, token_id: str, digest: str, label: str, by: str, at: datetime
+    ) -> None:
         """Record a new token of this user by its digest."""
-        self.trigger_event(self.TokenIssued, token_id=token_id, digest=digest, label=label, by=by)
+        self.trigger_event(
+            self.TokenIssued, token_id=token_id, digest=digest, label=label, by=by, timestamp=at
+        )
 
-    def revoke_token(self, token_id: str, by: str) -> bool:
+    def revoke_token(self, token_id: str, by: str, at: datetime) -> bool:
         """Revoke one token; False if it is not (or no longer) this user's."""
         if token_id not in self.tokens:
             return False
-        self.trigger_event(self.TokenRevoked, token_id=token_id, by=by)
+        self.trigger_event(self.TokenRevoked, token_id=token_id, by=by, timestamp=at)
         return True
 
 
@@ -146,6 +151,8 @@ class UserNumber(BaseAggregate[str]):
             claim.number, claim.name = self.number, self.name
 
     @classmethod
-    def claim(cls, number: int, name: str) -> UserNumber:
+    def claim(cls, number: int, name: str, at: datetime) -> UserNumber:
         """The index entry that gives `number` to `name`."""
-        return cls._create(cls.Claimed, id=user_number_id(number), number=number, name=name)
+        return cls._create(
+            cls.Claimed, id=user_number_id(number), number=number, name=name, timestamp=at
+        )

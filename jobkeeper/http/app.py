@@ -1,4 +1,4 @@
-"""The Falcon app: media handlers, the guard, error handling, and every route of the route tables."""
+"""The Falcon app: media handlers, the guard, error handling, and every route of the tables."""
 
 from __future__ import annotations
 
@@ -7,16 +7,16 @@ import orjson
 
 from jobkeeper.http.errors import add_error_handling
 from jobkeeper.http.guard import Authenticate, Guard
-from jobkeeper.http.meta_routes import META_ROUTES
-from jobkeeper.http.openapi import document
+from jobkeeper.http.legacy.routes import LEGACY_ROUTES
+from jobkeeper.http.media import to_json
+from jobkeeper.http.meta.openapi import document
+from jobkeeper.http.meta.routes import META_ROUTES
+from jobkeeper.http.port import Service
 from jobkeeper.http.rate_limits import RateLimits
-from jobkeeper.http.representation import to_json
-from jobkeeper.http.routes import CONVERTERS, Route, Wiring
-from jobkeeper.http.seed_routes import SEED_ROUTES
-from jobkeeper.http.service import Service
-from jobkeeper.http.v1_routes import V1_ROUTES
+from jobkeeper.http.routing import CONVERTERS, Route, Wiring
+from jobkeeper.http.v1.routes import V1_ROUTES
 
-ROUTES: list[Route] = [*META_ROUTES, *V1_ROUTES, *SEED_ROUTES]
+ROUTES: list[Route] = [*META_ROUTES, *V1_ROUTES, *LEGACY_ROUTES]
 """Every route the app serves; the OpenAPI document describes exactly these."""
 
 

@@ -6,15 +6,15 @@ import re
 
 import falcon
 
-PUBLIC_ROUTES = frozenset({"/healthz", "/openapi.json", "/docs", "/docs/assets/{asset}"})
-"""Routes answered without credentials; every other route needs a bearer token."""
+from jobkeeper.http.routing import API_V1
+
 REALM = 'Bearer realm="jobkeeper"'
 BEARER = re.compile(r"Bearer +(\S+) *", re.IGNORECASE)
 TOKEN = re.compile(r"[\x21-\x7e]{1,512}")
 """What a token can be: visible ASCII, bounded (anything else is wrong without a look-up)."""
 HOW = (
     "send the header `Authorization: Bearer <token>`; the first start printed admin's token "
-    "(also in admin-token in the data folder), and POST /api/v1/users/{name}/tokens issues more"
+    f"(also in admin-token in the data folder), and POST {API_V1}/users/{{name}}/tokens issues more"
 )
 
 

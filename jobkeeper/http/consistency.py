@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import falcon
 
-from jobkeeper.domain.application import Outcome
-from jobkeeper.http.service import Service
+from jobkeeper.application.app import Outcome
+from jobkeeper.http.port import Service
 
 POSITION_HEADER = "JobKeeper-Position"
 CHANGED_HEADER = "JobKeeper-Changed"
@@ -16,7 +16,7 @@ def await_position(service: Service, position: int | None) -> None:
     """Let the views include `position` (bounded: the answer may be a little stale after that)."""
     if position:
         # No write lies beyond the log's end: a later position would only waste the wait.
-        service.read.wait(min(position, service.app.position()), WAIT_SECONDS)
+        service.views.wait(min(position, service.app.position()), WAIT_SECONDS)
 
 
 def tell_position(resp: falcon.Response, position: int | None) -> None:
@@ -32,5 +32,5 @@ def tell_outcome(resp: falcon.Response, outcome: Outcome) -> None:
 
 
 def await_latest(service: Service) -> None:
-    """Let the views include every write made so far (bounded), as the seed's reads did."""
+    """Let the views include every write made so far (bounded), as the older service's reads did."""
     await_position(service, service.app.position())

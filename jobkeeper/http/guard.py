@@ -16,7 +16,7 @@ import falcon
 
 from jobkeeper.http.auth import bearer_token, unauthorized
 from jobkeeper.http.rate_limits import RateLimits, Verdict
-from jobkeeper.http.routes import Route
+from jobkeeper.http.routing import Route
 
 Authenticate = Callable[[str], str | None]
 """The name of the user a token belongs to, or None for a wrong or revoked token."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,7 +23,7 @@ def decode_cursor(cursor: str | None) -> int | None:
         return None
     try:
         data = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, binascii.Error):
+    except ValueError:  # binascii.Error is one
         data = None
     before = data.get("before") if isinstance(data, dict) else None
     if type(before) is not int or not 1 <= before <= MAX_ID + 1:

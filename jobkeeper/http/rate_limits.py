@@ -1,6 +1,6 @@
 """Rate limits per user (per client address before authentication), with the `limits` library.
 
-Commands (POST, PUT, PATCH, DELETE, and the seed's GETs that change a job) and reads have
+Commands (POST, PUT, PATCH, DELETE, and the older service's GETs that change a job) and reads have
 budgets of their own. Counters live in memory for one process, or in Redis so that every API
 process shares one budget. When Redis cannot be reached the request goes on (logged): the
 limits protect the service, they must not take it down.
@@ -84,7 +84,7 @@ class RateLimits:
         try:
             allowed = self.limiter.hit(budget, identity)
             stats = self.limiter.get_window_stats(budget, identity)
-        except Exception as error:  # noqa: BLE001  (any storage failure: let the request go on)
+        except Exception as error:
             self._warn(error)
             return None
         # Redis can report a reset time of now; a client should wait at least a second.

@@ -71,8 +71,8 @@ def _describe(error: ValidationError) -> str:
 
 def default_registry() -> KindRegistry:
     """The built-in kinds plus those from entry points."""
-    from jobkeeper.kinds import fail, primes, seed, sleep
+    from jobkeeper.kinds import fail, legacy, primes, sleep
 
-    registry = KindRegistry([sleep.KIND, primes.KIND, fail.KIND, *seed.KINDS])
+    registry = KindRegistry([sleep.KIND, primes.KIND, fail.KIND, *legacy.KINDS])
     registry.load_entry_points()
     return registry

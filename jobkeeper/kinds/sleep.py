@@ -1,4 +1,4 @@
-"""`sleep`: waits `seconds` in steps of `step` seconds; the seed service's simulated job."""
+"""`sleep`: waits `seconds` in steps of `step` seconds; the older service's simulated job."""
 
 from __future__ import annotations
 

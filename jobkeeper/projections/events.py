@@ -35,7 +35,7 @@ class EventClass:
 
 
 class ViewEventReader:
-    """Turns notifications into event objects for the read models, cheaply."""
+    """Turns notifications into event objects for the views, cheaply."""
 
     def __init__(self, mapper: Mapper[Any]) -> None:
         self.mapper = mapper

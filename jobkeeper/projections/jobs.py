@@ -1,4 +1,4 @@
-"""The jobs read model: one row per job, for the list, running, finished and last-ten views.
+"""The jobs view: one row per job, for the list, running, finished and last-ten views.
 
 Rows are kept by applying each event's own `apply` to the job as the row holds it, so a row
 is always what the aggregate itself would be at that version. The events come with their times
@@ -44,6 +44,8 @@ def create_statements(t: dict[str, str]) -> list[str]:
         f"CREATE INDEX IF NOT EXISTS view_jobs_status ON {t['jobs']} (status, id)",
         f"CREATE INDEX IF NOT EXISTS view_jobs_phase ON {t['jobs']} (phase, id)",
         f"CREATE INDEX IF NOT EXISTS view_jobs_owner ON {t['jobs']} (owner, id)",
+        # Views written before the running view's phase had its name (one indexed read after).
+        f"UPDATE {t['jobs']} SET phase = 'running' WHERE phase = 'active'",
     ]
 
 
@@ -199,6 +201,6 @@ def select(
 def active_workers(db: Database) -> set[str]:
     """The workers that run, stop or cancel some job, as the view last saw it."""
     rows = db.all(
-        "SELECT DISTINCT worker FROM {jobs} WHERE phase = ? AND worker IS NOT NULL", ("active",)
+        "SELECT DISTINCT worker FROM {jobs} WHERE phase = ? AND worker IS NOT NULL", ("running",)
     )
     return {row["worker"] for row in rows}

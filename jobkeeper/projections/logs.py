@@ -1,4 +1,4 @@
-"""The logs read model: every log line of every job, in the order they were recorded.
+"""The logs view: every log line of every job, in the order they were recorded.
 
 A line's id is its event's notification id times MAX_LINES_PER_EVENT plus its place in the
 event, so ids are stable across rebuilds and follow the event log's order.

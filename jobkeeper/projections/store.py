@@ -1,6 +1,6 @@
-"""The view store: the read models' tables and tracking position, on SQLite or PostgreSQL.
+"""The view store: the views' tables and tracking position, on SQLite or PostgreSQL.
 
-Each read model module (jobs, logs, users) declares its tables and how a batch of events
+Each view module (jobs, logs, users) declares its tables and how a batch of events
 changes them; the store runs a whole batch and the new tracking position in one transaction.
 """
 
@@ -21,7 +21,7 @@ from psycopg.sql import SQL
 
 Row = dict[str, Any]
 MEMO_SIZE = 10_000
-"""Entities each read model remembers between batches (jobs' stories span a few thousand events)."""
+"""Entities each view remembers between batches (jobs' stories span a few thousand events)."""
 
 
 class Cursor(Protocol):
@@ -31,8 +31,8 @@ class Cursor(Protocol):
     def fetchone(self) -> Any: ...
 
 
-class ReadModel(Protocol):
-    """One read model: its tables, and how events change them."""
+class View(Protocol):
+    """One view: its tables, and how events change them."""
 
     tables: tuple[str, ...]
 
@@ -42,9 +42,9 @@ class ReadModel(Protocol):
 
 
 class Memo:
-    """What a read model wrote for the entities it touched last, so the next batch need not
+    """What a view wrote for the entities it touched last, so the next batch need not
     read it back: an LRU of `size` entries, emptied whenever a batch fails or the views are
-    dropped. An entry is only as good as its version: a read model uses it for an event whose
+    dropped. An entry is only as good as its version: a view uses it for an event whose
     version follows it, and reads the row again otherwise (another process may have written it).
     """
 
@@ -81,7 +81,7 @@ class Database:
         self._memo_size = memo_size
 
     def memo(self, name: str) -> Memo:
-        """The memo a read model keeps between batches under `name`."""
+        """The memo a view keeps between batches under `name`."""
         if name not in self._memos:
             self._memos[name] = Memo(self._memo_size)
         return self._memos[name]
@@ -127,12 +127,10 @@ class Database:
         """Like `values` for a SELECT of `columns` ordered by `id` (descending if
         `newest_first`), fetched in one step.
 
-        Python's sqlite3 lets go of the GIL for every row it steps to; with request threads
-        waiting for the GIL, winning it back each time costs far more than the row (a page of
-        50 rows cost ten times a one-row read). On SQLite the rows therefore come as one JSON
-        document that SQLite builds: reals written with 17 digits (which read back as the
-        same float), the order made sure of after. PostgreSQL's driver fetches a result at
-        once anyway.
+        On SQLite the rows come as one JSON document that SQLite builds, because every row
+        stepped to costs a GIL handoff (bench/RESULTS.md, "The GIL"): reals are written with
+        17 digits (which read back as the same float) and the order is made sure of after.
+        PostgreSQL's driver fetches a result at once anyway.
         """
         if self.postgres:
             return self.values(statement, params)
@@ -164,9 +162,9 @@ class SideTable(Protocol):
 
 
 class ViewStore(TrackingRecorder):
-    """A tracking recorder that also holds the read models' tables (SQLite or PostgreSQL)."""
+    """A tracking recorder that also holds the views' tables (SQLite or PostgreSQL)."""
 
-    read_models: tuple[ReadModel, ...] = ()
+    views: tuple[View, ...] = ()
     side_tables: tuple[SideTable, ...] = ()
     postgres = False
     memo_size = MEMO_SIZE
@@ -177,7 +175,7 @@ class ViewStore(TrackingRecorder):
         self._memos: dict[str, Memo] = {}
 
     def table_names(self) -> dict[str, str]:
-        models: tuple[SideTable, ...] = self.read_models + self.side_tables
+        models: tuple[SideTable, ...] = self.views + self.side_tables
         names = {name: f"view_{name}" for model in models for name in model.tables}
         if self.postgres:
             schema = self.datastore.schema
@@ -186,17 +184,17 @@ class ViewStore(TrackingRecorder):
 
     def view_statements(self) -> list[str]:
         t = self.table_names()
-        models: tuple[SideTable, ...] = self.read_models + self.side_tables
+        models: tuple[SideTable, ...] = self.views + self.side_tables
         return [s for model in models for s in model.create_statements(t)]
 
     def apply_batch(self, events: Sequence[tuple[int, Any]], tracking: Tracking) -> None:
-        """Apply `events` to every read model and record `tracking`, all or nothing."""
+        """Apply `events` to every view and record `tracking`, all or nothing."""
         try:
             with self.datastore.transaction(commit=True) as cursor:
                 db = Database(
                     cursor, self.table_names(), self.postgres, self._memos, self.memo_size
                 )
-                for model in self.read_models:
+                for model in self.views:
                     model.apply(db, events)
                 self._insert_tracking(cursor, tracking)  # type: ignore[attr-defined]
         except BaseException:
@@ -220,7 +218,7 @@ class ViewStore(TrackingRecorder):
         self._memos.clear()
         with self.datastore.transaction(commit=True) as cursor:
             db = Database(cursor, self.table_names(), self.postgres)
-            for name in (name for model in self.read_models for name in model.tables):
+            for name in (name for model in self.views for name in model.tables):
                 db.execute(f"DELETE FROM {{{name}}}")
             db.execute(self._tracking_table() + " WHERE application_name = ?", (application_name,))
 
@@ -276,14 +274,14 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
 
 def open_view_store(
     env: dict[str, str],
-    read_models: tuple[ReadModel, ...],
+    views: tuple[View, ...],
     side_tables: tuple[SideTable, ...] = (),
 ) -> ViewStore:
     """Build the view store that `env` selects (PERSISTENCE_MODULE and its keys)."""
     factory = InfrastructureFactory.construct(Environment("jobkeeper_views", env))
     postgres = env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres"
     base = PostgresViewStore if postgres else SQLiteViewStore
-    attributes = {"read_models": read_models, "side_tables": side_tables}
+    attributes = {"views": views, "side_tables": side_tables}
     store_class = type(base.__name__, (base,), attributes)
     store = factory.tracking_recorder(store_class)
     assert isinstance(store, ViewStore)

@@ -1,4 +1,4 @@
-"""The users read model: one row per user."""
+"""The users view: one row per user."""
 
 from __future__ import annotations
 

@@ -25,13 +25,13 @@ CHILD = textwrap.dedent(
     runtime = Runtime(settings)
     runtime.start()
     ids = [
-        runtime.submit(kind="primes", params={"limit": 1_000_000, "chunk": 1000, "delay": 0.01},
+        runtime.app.submit(kind="primes", params={"limit": 1_000_000, "chunk": 1000, "delay": 0.01},
                        owner="admin", by="admin").job.number
         for _ in range(3)
     ]
-    ids.append(runtime.submit(kind="sleep", params={"seconds": 1.5, "step": 0.1},
+    ids.append(runtime.app.submit(kind="sleep", params={"seconds": 1.5, "step": 0.1},
                               owner="admin", by="admin").job.number)
-    queued = runtime.submit(kind="sleep", params={"seconds": 0.2}, owner="admin", by="admin",
+    queued = runtime.app.submit(kind="sleep", params={"seconds": 0.2}, owner="admin", by="admin",
                             not_before=__import__("datetime").datetime.now(
                                 __import__("datetime").timezone.utc)
                             + __import__("datetime").timedelta(seconds=1)).job.number

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from datetime import datetime, timedelta, timezone
 
 from jobkeeper.bootstrap import Runtime
 from jobkeeper.kinds.primes import base_primes
@@ -14,7 +14,7 @@ PRIMES_TO_200K = 17984
 
 
 def submit(runtime: Runtime, kind: str, **params: object) -> int:
-    outcome = runtime.submit(kind=kind, params=params, owner="admin", by="admin")
+    outcome = runtime.app.submit(kind=kind, params=params, owner="admin", by="admin")
     return int(outcome.job.number)
 
 
@@ -24,7 +24,7 @@ def test_base_sieve_agrees_with_the_known_count() -> None:
 
 def test_primes_stopped_and_resumed_five_times_gives_the_exact_count(runtime: Runtime) -> None:
     runtime.app.create_user(name="alice", by="admin")
-    job_id = runtime.submit(
+    job_id = runtime.app.submit(
         kind="primes", params={"limit": 200_000, "chunk": 1000, "delay": 0.01},
         owner="alice", by="admin",
     ).job.number  # fmt: skip
@@ -37,7 +37,7 @@ def test_primes_stopped_and_resumed_five_times_gives_the_exact_count(runtime: Ru
         stopped = wait_for_status(runtime, job_id, "stopped")
         assert stopped.progress >= before
         checkpoints.append(stopped.checkpoint["next"])
-        runtime.resume(job_id, "alice")
+        runtime.app.resume(job_id, "alice")
     done = wait_for_status(runtime, job_id, "succeeded", "failed", timeout=60)
     assert done.result == {"count": PRIMES_TO_200K}
     assert checkpoints == sorted(checkpoints) and checkpoints[0] > 0
@@ -63,7 +63,7 @@ def test_cancel_a_running_job(runtime: Runtime) -> None:
 def test_restart_runs_a_new_attempt_from_scratch(runtime: Runtime) -> None:
     job_id = submit(runtime, "primes", limit=50_000, chunk=1000)
     wait_for_status(runtime, job_id, "succeeded")
-    runtime.restart(job_id, "admin")
+    runtime.app.restart(job_id, "admin")
     job = wait_for_status(runtime, job_id, "succeeded")
     assert job.attempt == 2 and job.result == {"count": 5133}
     starts = [h for h in runtime.app.history(job_id) if h.type == "Started"]
@@ -74,15 +74,15 @@ def test_a_failing_kind_fails_the_job_and_logs_the_traceback(runtime: Runtime) -
     job_id = submit(runtime, "fail", after_steps=2, message="disk on fire")
     job = wait_for_status(runtime, job_id, "failed")
     assert job.error == "disk on fire"
-    wait_until(lambda: runtime.read.job(job_id) and runtime.read.job(job_id)["status"] == "failed")
-    texts = [line["text"] for line in runtime.read.logs(job_id)]
+    wait_until(lambda: runtime.views.job(job_id) and runtime.views.job(job_id)["status"] == "failed")
+    texts = [line["text"] for line in runtime.views.logs(job_id)]
     assert "step 2 of 2" in texts
     assert any("Traceback" in t for t in texts) and any("disk on fire" in t for t in texts)
 
 
 def test_a_passed_deadline_fails_the_job_with_the_reason(runtime: Runtime) -> None:
-    deadline = datetime.now(timezone.utc) + timedelta(seconds=0.5)
-    outcome = runtime.submit(
+    deadline = datetime.now(UTC) + timedelta(seconds=0.5)
+    outcome = runtime.app.submit(
         kind="sleep", params={"seconds": 30, "step": 0.05}, owner="admin", by="admin",
         deadline=deadline,
     )  # fmt: skip
@@ -91,8 +91,8 @@ def test_a_passed_deadline_fails_the_job_with_the_reason(runtime: Runtime) -> No
 
 
 def test_not_before_delays_the_start(runtime: Runtime) -> None:
-    start = datetime.now(timezone.utc) + timedelta(seconds=1)
-    outcome = runtime.submit(
+    start = datetime.now(UTC) + timedelta(seconds=1)
+    outcome = runtime.app.submit(
         kind="sleep", params={"seconds": 0.1}, owner="admin", by="admin", not_before=start
     )
     time.sleep(0.3)
@@ -119,10 +119,10 @@ def test_max_running_limits_the_live_jobs(runtime_factory) -> None:  # type: ign
 def test_duplicate_deliveries_never_run_a_job_twice(runtime: Runtime) -> None:
     job_id = submit(runtime, "sleep", seconds=0.5, step=0.1)
     for _ in range(10):
-        runtime.dispatcher.dispatch(job_id)
+        runtime.jobs.dispatch(job_id)
     wait_for_status(runtime, job_id, "succeeded")
     for _ in range(5):
-        runtime.dispatcher.dispatch(job_id)
+        runtime.jobs.dispatch(job_id)
     time.sleep(0.3)
     history = runtime.app.history(job_id)
     assert sum(h.type == "Started" for h in history) == 1
@@ -164,4 +164,4 @@ def test_a_kind_reporting_a_progress_that_is_not_a_number_fails_its_job(runtime:
     for odd in ("nan", "inf"):
         job = wait_for_status(runtime, submit(runtime, "odd", progress=odd), "failed")
         assert "progress that is not a number" in (job.error or "")
-    assert runtime.read.wait(runtime.app.position(), 5)  # the views took every event
+    assert runtime.views.wait(runtime.app.position(), 5)  # the views took every event

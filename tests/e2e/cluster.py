@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,10 +31,8 @@ class Process:
         return "running (pid" in self.log.read_text(errors="replace")
 
     def kill(self, number: int = signal.SIGKILL) -> None:
-        try:
+        with suppress(ProcessLookupError):
             os.killpg(self.process.pid, number)
-        except ProcessLookupError:
-            pass
 
     def stop(self) -> None:
         self.kill(signal.SIGTERM)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -94,10 +95,8 @@ class Server:
 
     def signal(self, number: int) -> None:
         """Send `number` to the whole process group (master and worker)."""
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, number)
-        except ProcessLookupError:
-            pass
 
     def wait_exit(self, timeout: float) -> int | None:
         try:

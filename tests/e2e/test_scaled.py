@@ -37,7 +37,7 @@ def test_fifty_jobs_survive_stops_resumes_and_a_lost_worker(cluster: dict[str, A
     chosen = []
     for job_id in ids[::5]:
         other = second if ids.index(job_id) % 2 == 0 else first
-        wait_for(lambda: other.job(job_id)["status"] != "queued", 60, f"job {job_id} started")
+        wait_for(lambda o=other, j=job_id: o.job(j)["status"] != "queued", 60, f"job {job_id} started")
         response = other.http.post(f"{other.url}/api/v1/jobs/{job_id}/stop", timeout=10)
         if response.status_code == 200:  # 409: it finished before the stop arrived
             chosen.append(job_id)

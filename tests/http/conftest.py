@@ -1,7 +1,9 @@
-"""A real runtime behind a Falcon TestClient that sends admin's token, on each backend.
+"""A real runtime behind a Falcon TestClient that sends admin's token, on each backend; and
+a fake of the application's port, for tests of the HTTP layer alone.
 
 The runtime runs embedded (SQLite in a temporary folder, in-memory broker) and scaled
-(PostgreSQL schema and Redis queue of its own, marked postgres and redis).
+(PostgreSQL schema and Redis queue of its own, marked postgres and redis). The fake
+(tests/http/fake.py) keeps jobs and users in memory and records every call made to it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ from jobkeeper.bootstrap import Runtime
 from jobkeeper.http.app import create_app
 from jobkeeper.settings import Settings
 from tests.conftest import SCALED_MARKS, backend_settings
+from tests.http.fake import FakeService
 
+PUBLIC_ROUTES = frozenset({"/healthz", "/openapi.json", "/docs", "/docs/assets/{asset}"})
+"""The routes that answer without a token: exactly these (the routes' `public` flags say so)."""
 MAX_BODY = 4096
 SHORT = {"kind": "sleep", "params": {"seconds": 0.3, "step": 0.1}}
 LONG = {"kind": "sleep", "params": {"seconds": 60, "step": 0.05}}
@@ -33,6 +38,11 @@ _names = itertools.count(1)
 def bearer(token: str) -> dict[str, str]:
     """The Authorization header that carries `token`."""
     return {"Authorization": f"Bearer {token}"}
+
+
+def client_of(app: Any, token: str | None = None) -> falcon.testing.TestClient:
+    """A client of `app` that sends `token` (none: an anonymous one)."""
+    return falcon.testing.TestClient(app, headers=bearer(token) if token is not None else None)
 
 
 class Api:
@@ -149,3 +159,33 @@ def api(client: falcon.testing.TestClient, runtime: Runtime, admin_token: str) -
 @pytest.fixture
 def user(api: Api) -> str:
     return api.new_user()
+
+
+# The HTTP layer alone, on a fake of the application's port.
+
+
+@pytest.fixture(scope="session")
+def fake_service() -> FakeService:
+    return FakeService()
+
+
+@pytest.fixture(scope="session")
+def fake_app(fake_service: FakeService) -> falcon.App[falcon.Request, falcon.Response]:
+    """One app over the fake service for the session: each build (its OpenAPI document) takes
+    about 50 ms, and `fake` resets the service under it."""
+    return create_app(fake_service, max_body=MAX_BODY)
+
+
+@pytest.fixture
+def fake(fake_service: FakeService) -> FakeService:
+    """The fake service as new: admin and its token, no jobs, no calls recorded."""
+    fake_service.reset()
+    return fake_service
+
+
+@pytest.fixture
+def fake_client(
+    fake: FakeService, fake_app: falcon.App[falcon.Request, falcon.Response]
+) -> falcon.testing.TestClient:
+    """A client of the app over the fake service, sending admin's token."""
+    return client_of(fake_app, fake.tokens["admin"])

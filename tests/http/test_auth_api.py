@@ -1,21 +1,24 @@
-"""Every route but the public ones needs a valid bearer token: 401 without one, whatever it is."""
+"""Every route but the public ones needs a valid bearer token: 401 without one, whatever it is.
+
+The HTTP layer alone, on the fake application (tests/http/fake.py), which records every call:
+a request without a valid token reaches nothing but the token check.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import falcon.inspect
 import falcon.testing
 import pytest
 
-from jobkeeper.http.auth import PUBLIC_ROUTES
-from jobkeeper.http.docs import ASSETS
-from tests.http.conftest import LATER, bearer, recorded_since
+from jobkeeper.http.meta.docs import ASSETS
+from tests.http.conftest import LATER, PUBLIC_ROUTES, SHORT, bearer, client_of
+from tests.http.fake import FakeService
 
-if TYPE_CHECKING:
-    from tests.http.conftest import Api
+Client = falcon.testing.TestClient
 
 PARAMETER = re.compile(r"{(\w+)(?::[^}]*)?}")
 SAMPLES = {
@@ -65,17 +68,17 @@ def assert_unauthorized(result: falcon.testing.Result, where: object) -> None:
 
 @pytest.mark.filterwarnings("ignore:Unknown REQUEST_METHOD")  # WebDAV's, which Falcon routes too
 def test_every_route_but_the_public_ones_answers_401_without_a_valid_token(
-    api: Api, admin_token: str
+    fake: FakeService, fake_client: Client
 ) -> None:
-    anonymous = falcon.testing.TestClient(api.client.app)
+    admin_token = fake.tokens["admin"]
+    anonymous = client_of(fake_client.app)
     # Real targets, so that an unprotected route would show by doing something.
-    job = api.submit(**api.SHORT, not_before=LATER)
+    job = fake_client.simulate_post("/api/v1/jobs", json={**SHORT, "not_before": LATER}).json
     token_id = admin_token.split("_")[-2]
     samples = {**SAMPLES, "job_id": str(job["id"]), "token_id": token_id}
-    tokens = api.client.simulate_get("/api/v1/users/admin/tokens").json
-    position = api.runtime.app.position()
+    fake.app.calls.clear()
     public, protected = set(), set()
-    for template, path, method in every_route(api.client.app, samples):
+    for template, path, method in every_route(fake_client.app, samples):
         if template in PUBLIC_ROUTES:
             public.add(template)
             result = anonymous.simulate_request(method, path)
@@ -88,14 +91,14 @@ def test_every_route_but_the_public_ones_answers_401_without_a_valid_token(
             assert_unauthorized(result, (method, path, name))
     assert public == PUBLIC_ROUTES  # every public route exists, and no other is public
     assert len(protected) >= 30
-    assert recorded_since(api.runtime, position, by="admin") == []  # nothing recorded
-    assert api.client.simulate_get("/api/v1/users/admin/tokens").json == tokens
-    assert api.history(job["id"])[-1]["type"] == "Submitted"
-    api.client.simulate_post(f"/api/v1/jobs/{job['id']}/cancel")
+    # Nothing but the token check was reached: no command, no read, nothing recorded.
+    assert {call.method for call in fake.app.calls} == {"authenticate"}
+    assert fake.app.changes() == [] and len(fake.app.jobs[job["id"]]) == 1
+    assert list(fake.app.users["admin"].tokens) == [token_id]
 
 
-def test_the_public_routes_answer_without_a_token(api: Api) -> None:
-    anonymous = falcon.testing.TestClient(api.client.app)
+def test_the_public_routes_answer_without_a_token(fake: FakeService, fake_client: Client) -> None:
+    anonymous = client_of(fake_client.app)
     for path in (
         "/healthz",
         "/openapi.json",
@@ -105,10 +108,11 @@ def test_the_public_routes_answer_without_a_token(api: Api) -> None:
     ):
         assert anonymous.simulate_get(path).status_code == 200, path
     assert anonymous.simulate_get("/healthz", headers=bearer("wrong")).status_code == 200
+    assert fake.app.calls == []  # public routes ask the application nothing, not even who calls
 
 
-def test_a_missing_token_and_a_wrong_one_say_what_to_send(api: Api) -> None:
-    anonymous = falcon.testing.TestClient(api.client.app)
+def test_a_missing_token_and_a_wrong_one_say_what_to_send(fake_client: Client) -> None:
+    anonymous = client_of(fake_client.app)
     missing = anonymous.simulate_get("/api/v1/jobs")
     assert missing.json["title"] == "Unauthorized"
     assert missing.json["description"].startswith("no token")
@@ -120,8 +124,11 @@ def test_a_missing_token_and_a_wrong_one_say_what_to_send(api: Api) -> None:
     assert basic.json["description"].startswith("the Authorization header is not `Bearer")
 
 
-def test_the_scheme_is_case_insensitive_and_the_token_exact(api: Api, admin_token: str) -> None:
-    anonymous = falcon.testing.TestClient(api.client.app)
+def test_the_scheme_is_case_insensitive_and_the_token_exact(
+    fake: FakeService, fake_client: Client
+) -> None:
+    admin_token = fake.tokens["admin"]
+    anonymous = client_of(fake_client.app)
     for header in (f"Bearer {admin_token}", f"bearer {admin_token}", f"BEARER  {admin_token} "):
         result = anonymous.simulate_get("/api/v1/kinds", headers={"Authorization": header})
         assert result.status_code == 200, header
@@ -129,22 +136,26 @@ def test_the_scheme_is_case_insensitive_and_the_token_exact(api: Api, admin_toke
     assert upper.status_code == 401
 
 
-def test_unknown_paths_answer_404_with_or_without_a_token(api: Api) -> None:
+def test_unknown_paths_answer_404_with_or_without_a_token(fake_client: Client) -> None:
     """Nothing is there to protect, and the public document lists every path anyway."""
-    anonymous = falcon.testing.TestClient(api.client.app)
-    for client in (anonymous, api.client):
+    anonymous = client_of(fake_client.app)
+    for client in (anonymous, fake_client):
         for path in ("/api/v1/nothing", "/api/v1/jobs/0", "/api/v2/jobs", "/admin"):
             result = client.simulate_get(path)
             assert result.status_code == 404, path
             assert result.json["title"] == "Not found"
 
 
-def test_a_user_is_their_token_and_a_revoked_token_stops_working(api: Api) -> None:
-    name = api.new_user()
-    me = api.as_user(name)
+def test_a_user_is_their_token_and_a_revoked_token_stops_working(
+    fake: FakeService, fake_client: Client
+) -> None:
+    name = fake.add_user()
+    me = client_of(fake_client.app, fake.tokens[name])
     assert me.simulate_get(f"/api/v1/users/{name}").status_code == 200
-    token_id = api.tokens[name].split("_")[-2]
-    assert api.client.simulate_delete(f"/api/v1/users/{name}/tokens/{token_id}").status_code == 204
+    token_id = fake.tokens[name].split("_")[-2]
+    assert fake_client.simulate_delete(f"/api/v1/users/{name}/tokens/{token_id}").status_code == 204
+    revoked = {"name": name, "token_id": token_id, "by": "admin"}
+    assert [call.args for call in fake.app.changes()] == [revoked]
     assert_unauthorized(me.simulate_get(f"/api/v1/users/{name}"), "revoked")
 
 
@@ -153,7 +164,7 @@ def test_a_user_is_their_token_and_a_revoked_token_stops_working(api: Api) -> No
     ["Bearer \x00", "Bearer jk_\x00_x_y", "Bearer jk_" + "a" * 64 + "_x_y", "Bearer jk__x_y",
      "Bearer jk_a/../b_x_y", "Bearer jk_admin__", "Bearer jk_admin_configured_x", "Bearer ,,,"],
 )  # fmt: skip
-def test_odd_authorization_headers_answer_401_never_500(api: Api, header: str) -> None:
-    anonymous = falcon.testing.TestClient(api.client.app)
+def test_odd_authorization_headers_answer_401_never_500(fake_client: Client, header: str) -> None:
+    anonymous = client_of(fake_client.app)
     result = anonymous.simulate_get("/api/v1/jobs", headers={"Authorization": header})
     assert_unauthorized(result, header)

@@ -1,10 +1,11 @@
-"""Domain errors map to HTTP once; anything unexpected is a logged JSON 500."""
+"""Domain errors map to HTTP once; anything unexpected is a logged JSON 500.
+
+The HTTP layer alone, on the fake application (tests/http/fake.py), made to raise.
+"""
 
 from __future__ import annotations
 
 import logging
-from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
 
 import falcon.testing
 import pytest
@@ -19,24 +20,19 @@ from jobkeeper.domain.errors import (
     UserExistsError,
     UserNotFoundError,
 )
-from jobkeeper.http.app import create_app
-from tests.http.conftest import bearer
+from tests.http.fake import FakeService
 
-if TYPE_CHECKING:
-    from tests.http.conftest import Api
+Client = falcon.testing.TestClient
 
 
-def client_whose_stop_raises(error: Exception) -> falcon.testing.TestClient:
-    def stop(job_id: int, by: str) -> Any:
-        raise error
-
-    def authenticate(token: str) -> Any:
-        return SimpleNamespace(name="ann") if token == "ann-token" else None
-
-    app = SimpleNamespace(stop=stop, cancel=stop, authenticate=authenticate)
-    service: Any = SimpleNamespace(app=app, read=None, kinds=[])
-    service.submit = service.resume = service.restart = stop
-    return falcon.testing.TestClient(create_app(service), headers=bearer("ann-token"))
+def stop_raising(fake: FakeService, client: Client, error: Exception) -> falcon.testing.Result:
+    """POST /jobs/3/stop, with the application's job commands raising `error`."""
+    fake.app.fail("command", error)
+    result = client.simulate_post("/api/v1/jobs/3/stop")
+    assert [call.args for call in fake.app.called("command")] == [
+        {"name": "stop", "job_id": 3, "by": "admin"}
+    ]
+    return result
 
 
 @pytest.mark.parametrize(
@@ -57,28 +53,27 @@ def client_whose_stop_raises(error: Exception) -> falcon.testing.TestClient:
     ],
 )
 def test_each_domain_error_has_its_status_and_its_message(
-    error: Exception, status: int, title: str
+    fake: FakeService, fake_client: Client, error: Exception, status: int, title: str
 ) -> None:
-    result = client_whose_stop_raises(error).simulate_post("/api/v1/jobs/3/stop")
+    result = stop_raising(fake, fake_client, error)
     assert result.status_code == status
     assert result.json == {"title": title, "description": str(error)}
     assert result.headers["Content-Type"] == "application/json"
 
 
 def test_an_unexpected_error_is_logged_and_answers_json_500(
-    caplog: pytest.LogCaptureFixture,
+    fake: FakeService, fake_client: Client, caplog: pytest.LogCaptureFixture
 ) -> None:
-    client = client_whose_stop_raises(RuntimeError("the disk is on fire"))
     with caplog.at_level(logging.ERROR, logger="jobkeeper.http.errors"):
-        result = client.simulate_post("/api/v1/jobs/3/stop")
+        result = stop_raising(fake, fake_client, RuntimeError("the disk is on fire"))
     assert result.status_code == 500
     assert set(result.json) == {"title", "description"}
     assert "fire" not in result.json["description"]
     assert any(r.exc_info and "the disk is on fire" in str(r.exc_info[1]) for r in caplog.records)
 
 
-def test_unknown_paths_answer_json_404_naming_the_path(api: Api) -> None:
-    result = api.client.simulate_get("/api/v1/nothing/here")
+def test_unknown_paths_answer_json_404_naming_the_path(fake_client: Client) -> None:
+    result = fake_client.simulate_get("/api/v1/nothing/here")
     assert result.status_code == 404
     assert result.json == {
         "title": "Not found",
@@ -86,8 +81,8 @@ def test_unknown_paths_answer_json_404_naming_the_path(api: Api) -> None:
     }
 
 
-def test_wrong_methods_answer_json_405(api: Api) -> None:
-    result = api.client.simulate_delete("/api/v1/jobs")
+def test_wrong_methods_answer_json_405(fake_client: Client) -> None:
+    result = fake_client.simulate_delete("/api/v1/jobs")
     assert result.status_code == 405
     assert set(result.json) == {"title", "description"}
     assert "GET" in result.headers["Allow"] and "POST" in result.headers["Allow"]

@@ -1,19 +1,24 @@
-"""No input of any shape answers 500: bad bodies, query strings, headers and paths."""
+"""No input of any shape answers 500: bad bodies, query strings, headers and paths.
+
+The HTTP layer alone, on the fake application (tests/http/fake.py): an input refused here
+must not reach the application with anything that would change state.
+"""
 
 from __future__ import annotations
 
 import io
 import itertools
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import falcon.testing
 import orjson
 import pytest
 
-if TYPE_CHECKING:
-    from tests.http.conftest import Api
+from tests.http.conftest import MAX_BODY, bearer
+from tests.http.fake import FakeService
 
+Client = falcon.testing.TestClient
 JSON = {"Content-Type": "application/json"}
 URLENCODED = "application/x-www-form-urlencoded"
 
@@ -36,11 +41,14 @@ URLENCODED = "application/x-www-form-urlencoded"
         (b'{"kind": "sleep", "params": ' + b"[" * 1100 + b"]" * 1100 + b"}", "Malformed JSON"),
     ],
 )
-def test_bodies_that_are_not_json_objects_answer_400(api: Api, body: bytes, words: str) -> None:
+def test_bodies_that_are_not_json_objects_answer_400(
+    fake: FakeService, fake_client: Client, body: bytes, words: str
+) -> None:
     for path in ("/api/v1/jobs", "/api/v1/users"):
-        result = api.client.simulate_post(path, body=body, headers=JSON)
+        result = fake_client.simulate_post(path, body=body, headers=JSON)
         assert result.status_code == 400, path
         assert words in result.json["title"] + result.json["description"]
+    assert fake.app.changes() == []
 
 
 @pytest.mark.parametrize(
@@ -70,20 +78,25 @@ def test_bodies_that_are_not_json_objects_answer_400(api: Api, body: bytes, word
     ],
 )
 def test_wrong_types_and_values_answer_400_naming_the_field(
-    api: Api, body: dict[str, object], field: str
+    fake: FakeService, fake_client: Client, body: dict[str, object], field: str
 ) -> None:
-    result = api.client.simulate_post("/api/v1/jobs", json=body)
+    result = fake_client.simulate_post("/api/v1/jobs", json=body)
     assert result.status_code == 400
     assert field in result.json["description"]
+    assert fake.app.jobs == {}  # kinds and owners are the application's to check: none kept
 
 
-def test_unicode_names_are_kept(api: Api) -> None:
-    job = api.submit(kind="sleep", params={"seconds": 0.05}, name="名前 🚀 \u2028 end")
-    assert api.job(job["id"])["name"] == "名前 🚀 \u2028 end"
-    api.wait_for_status(job["id"], "succeeded")
+def test_unicode_names_are_kept(fake: FakeService, fake_client: Client) -> None:
+    """The name reaches the application as sent and comes back as is (the store: test_jobs_api)."""
+    name = "名前 🚀 \u2028 end"
+    body = {"kind": "sleep", "params": {"seconds": 0.05}, "name": name}
+    job = fake_client.simulate_post("/api/v1/jobs", json=body).json
+    assert [call.args["name"] for call in fake.app.called("submit")] == [name]
+    assert job["name"] == name
+    assert fake_client.simulate_get(f"/api/v1/jobs/{job['id']}").json["name"] == name
 
 
-def test_nul_characters_never_reach_the_store(api: Api) -> None:
+def test_nul_characters_never_reach_the_store(fake: FakeService, fake_client: Client) -> None:
     """PostgreSQL text cannot hold NUL: bodies, forms, queries and paths refuse it up front."""
     bodies = [
         ("/api/v1/jobs", {"kind": "sleep", "params": {"seconds": 1}, "name": "a\u0000b"}, "name"),
@@ -96,18 +109,20 @@ def test_nul_characters_never_reach_the_store(api: Api) -> None:
         ("/api/userlist", {"name": "nul2", "title": "\u0000"}, "title"),
     ]  # fmt: skip
     for path, body, field in bodies:
-        result = api.client.simulate_post(path, json=body)
+        result = fake_client.simulate_post(path, json=body)
         assert result.status_code == 400, path
         assert result.json["description"].startswith(f"{field}"), path
-    form = api.client.simulate_post(
+    form = fake_client.simulate_post(
         "/api/userlist", body="name=nul3&surname=%00", headers={"Content-Type": URLENCODED}
     )
     assert form.status_code == 400 and "surname" in form.json["description"]
-    query = api.client.simulate_get("/api/v1/jobs", query_string="owner=%00")
+    query = fake_client.simulate_get("/api/v1/jobs", query_string="owner=%00")
     assert query.status_code == 400 and "owner" in query.json["description"]
     for path in ("/api/v1/users/%00", "/api/v1/users/a%00/jobs", "/api/lastjobs/%00",
                  "/api/v1/users/admin/tokens/%00", "/api/v1/users/%00/tokens"):  # fmt: skip
-        assert api.client.simulate_get(path).status_code == 404, path
+        assert fake_client.simulate_get(path).status_code == 404, path
+    assert fake.app.changes() == []
+    assert [call for call in fake.app.calls if "\x00" in repr(call.args)] == []  # nor a read
 
 
 @pytest.mark.parametrize(
@@ -119,29 +134,36 @@ def test_nul_characters_never_reach_the_store(api: Api) -> None:
         "multipart/form-data; boundary=x",
     ],
 )
-def test_non_json_content_types_answer_415(api: Api, content_type: str) -> None:
+def test_non_json_content_types_answer_415(
+    fake: FakeService, fake_client: Client, content_type: str
+) -> None:
     for path in ("/api/v1/jobs", "/api/v1/users"):
-        result = api.client.simulate_post(
+        result = fake_client.simulate_post(
             path, body=b'{"name": "x"}', headers={"Content-Type": content_type}
         )
         assert result.status_code == 415, path
         assert "application/json" in result.json["description"]
+    assert fake.app.changes() == []
 
 
-def test_json_with_a_charset_or_without_a_content_type_is_accepted(api: Api) -> None:
+def test_json_with_a_charset_or_without_a_content_type_is_accepted(
+    fake: FakeService, fake_client: Client
+) -> None:
     body = orjson.dumps({"kind": "sleep", "params": {"seconds": 0.05}})
     for headers in ({"Content-Type": "application/json; charset=utf-8"}, {}):
-        result = api.client.simulate_post("/api/v1/jobs", body=body, headers=headers)
+        result = fake_client.simulate_post("/api/v1/jobs", body=body, headers=headers)
         assert result.status_code == 201
-        api.wait_for_status(result.json["id"], "succeeded")
+    submitted = [(c.args["kind"], c.args["params"]) for c in fake.app.called("submit")]
+    assert submitted == [("sleep", {"seconds": 0.05})] * 2
 
 
-def test_bodies_over_the_limit_answer_413(api: Api) -> None:
-    body = orjson.dumps({"kind": "sleep", "params": {"seconds": 1}, "name": "n" * api.MAX_BODY})
+def test_bodies_over_the_limit_answer_413(fake: FakeService, fake_client: Client) -> None:
+    body = orjson.dumps({"kind": "sleep", "params": {"seconds": 1}, "name": "n" * MAX_BODY})
     for path in ("/api/v1/jobs", "/api/v1/users"):
-        result = api.client.simulate_post(path, body=body, headers=JSON)
+        result = fake_client.simulate_post(path, body=body, headers=JSON)
         assert result.status_code == 413
-        assert str(api.MAX_BODY) in result.json["description"]
+        assert str(MAX_BODY) in result.json["description"]
+    assert fake.app.changes() == []
 
 
 class CountingStream(io.BytesIO):
@@ -154,11 +176,12 @@ class CountingStream(io.BytesIO):
         return super().read(size)
 
 
-def raw_post(api: Api, stream: CountingStream, **environ: object) -> tuple[str, bytes]:
-    """POST /jobs straight through WSGI, with the environ (and body stream) given."""
-    env = falcon.testing.create_environ(
-        "/api/v1/jobs", method="POST", headers={**JSON, **api.headers}
-    )
+def raw_post(
+    fake: FakeService, client: Client, stream: CountingStream, **environ: object
+) -> tuple[str, bytes]:
+    """POST /jobs as admin straight through WSGI, with the environ (and body stream) given."""
+    headers = {**JSON, **bearer(fake.tokens["admin"])}
+    env = falcon.testing.create_environ("/api/v1/jobs", method="POST", headers=headers)
     env.pop("CONTENT_LENGTH", None)
     env.update({"wsgi.input": stream, **environ})
     answer: list[str] = []
@@ -166,60 +189,72 @@ def raw_post(api: Api, stream: CountingStream, **environ: object) -> tuple[str, 
     def start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
         answer.append(status)
 
-    body = b"".join(api.client.app(env, start_response))
+    body = b"".join(client.app(env, start_response))
     return answer[0], body
 
 
-def test_an_announced_oversized_body_is_refused_without_reading_it(api: Api) -> None:
+def test_an_announced_oversized_body_is_refused_without_reading_it(
+    fake: FakeService, fake_client: Client
+) -> None:
     stream = CountingStream(b"{}")
-    status, body = raw_post(api, stream, CONTENT_LENGTH=str(10**12))
+    status, body = raw_post(fake, fake_client, stream, CONTENT_LENGTH=str(10**12))
     assert status.startswith("413") and stream.asked == 0
     assert orjson.loads(body)["title"] == "Body too large"
+    assert fake.app.changes() == []
 
 
-def test_a_chunked_body_is_read_only_to_the_limit(api: Api) -> None:
-    stream = CountingStream(b"[" + b" " * (10 * api.MAX_BODY) + b"]")
-    status, _ = raw_post(api, stream, **{"wsgi.input_terminated": True})
-    assert status.startswith("413") and stream.asked <= api.MAX_BODY + 1
+def test_a_chunked_body_is_read_only_to_the_limit(fake: FakeService, fake_client: Client) -> None:
+    stream = CountingStream(b"[" + b" " * (10 * MAX_BODY) + b"]")
+    status, _ = raw_post(fake, fake_client, stream, **{"wsgi.input_terminated": True})
+    assert status.startswith("413") and stream.asked <= MAX_BODY + 1
+    assert fake.app.changes() == []
 
 
-def test_a_chunked_body_within_the_limit_is_accepted(api: Api) -> None:
-    body = orjson.dumps({"kind": "sleep", "params": {"seconds": 0.05}})
-    status, answer = raw_post(api, CountingStream(body), **{"wsgi.input_terminated": True})
+def test_a_chunked_body_within_the_limit_is_accepted(
+    fake: FakeService, fake_client: Client
+) -> None:
+    stream = CountingStream(orjson.dumps({"kind": "sleep", "params": {"seconds": 0.05}}))
+    status, answer = raw_post(fake, fake_client, stream, **{"wsgi.input_terminated": True})
     assert status.startswith("201")
-    api.wait_for_status(orjson.loads(answer)["id"], "succeeded")
+    assert [call.args["params"] for call in fake.app.called("submit")] == [{"seconds": 0.05}]
+    assert orjson.loads(answer)["id"] in fake.app.jobs
 
 
-def test_a_malformed_content_length_answers_400(api: Api) -> None:
-    status, body = raw_post(api, CountingStream(b"{}"), CONTENT_LENGTH="lots")
+def test_a_malformed_content_length_answers_400(fake: FakeService, fake_client: Client) -> None:
+    status, body = raw_post(fake, fake_client, CountingStream(b"{}"), CONTENT_LENGTH="lots")
     assert status.startswith("400")
     assert "Content-Length" in orjson.loads(body)["description"]
+    assert fake.app.changes() == []
 
 
 @pytest.mark.parametrize(
     "job_id", ["0", "-1", str(2**53 + 1), "9" * 10000, "1e3", "0x10", "%20" + "1", "%00", "1.0"]
 )
-def test_job_ids_out_of_range_or_not_integers_answer_404(api: Api, job_id: str) -> None:
+def test_job_ids_out_of_range_or_not_integers_answer_404(
+    fake: FakeService, fake_client: Client, job_id: str
+) -> None:
     for suffix in ("", "/logs", "/history", "/stream", "/stop"):
         path = f"/api/v1/jobs/{job_id}{suffix}"
         method = "POST" if suffix == "/stop" else "GET"
-        result = api.client.simulate_request(method, path)
+        result = fake_client.simulate_request(method, path)
         assert result.status_code == 404, path
         assert set(result.json) == {"title", "description"}
+    assert fake.app.calls == []  # no route matched: nothing looked up, nobody authenticated
 
 
-def test_the_largest_id_is_looked_up_and_not_found(api: Api) -> None:
-    result = api.client.simulate_get(f"/api/v1/jobs/{2**53}")
+def test_the_largest_id_is_looked_up_and_not_found(fake: FakeService, fake_client: Client) -> None:
+    result = fake_client.simulate_get(f"/api/v1/jobs/{2**53}")
     assert result.status_code == 404 and result.json["title"] == "Job not found"
+    assert [call.args["job_id"] for call in fake.app.called("get_job")] == [2**53]
 
 
-def test_repeated_query_parameters_answer_400(api: Api) -> None:
-    result = api.client.simulate_get("/api/v1/jobs", query_string="limit=1&limit=2")
+def test_repeated_query_parameters_answer_400(fake_client: Client) -> None:
+    result = fake_client.simulate_get("/api/v1/jobs", query_string="limit=1&limit=2")
     assert result.status_code == 400 and "limit" in result.json["description"]
 
 
-def test_unknown_query_parameters_are_ignored(api: Api) -> None:
-    assert api.client.simulate_get("/api/v1/jobs", query_string="_=123&x=%00").status_code == 200
+def test_unknown_query_parameters_are_ignored(fake_client: Client) -> None:
+    assert fake_client.simulate_get("/api/v1/jobs", query_string="_=123&x=%00").status_code == 200
 
 
 PATHS = [
@@ -239,11 +274,13 @@ QUERIES = [
 BODIES = [b"", b"{", b"[]", b"null", b'{"kind": {}}', b'{"name": []}', b"\xff\xfe", b"{}" * 10]
 
 
-def test_no_request_of_any_shape_answers_500(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+def test_no_request_of_any_shape_answers_500(
+    fake_client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
     with caplog.at_level(logging.ERROR, logger="jobkeeper.http.errors"):
         for path, query, method in itertools.product(PATHS, QUERIES, ["GET", "POST", "PUT"]):
             for body in BODIES if method != "GET" else [b""]:
-                result = api.client.simulate_request(
+                result = fake_client.simulate_request(
                     method, path, query_string=query, body=body, headers=JSON
                 )
                 assert result.status_code < 500, (method, path, query, body)

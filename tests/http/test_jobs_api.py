@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 import pytest
@@ -20,7 +20,7 @@ JOB_FIELDS = [
 
 
 def later(**delta: float) -> str:
-    return (datetime.now(timezone.utc) + timedelta(**delta)).isoformat()
+    return (datetime.now(UTC) + timedelta(**delta)).isoformat()
 
 
 def test_submit_answers_201_with_location_position_and_the_job(api: Api, user: str) -> None:
@@ -163,7 +163,7 @@ def test_list_is_newest_first_and_a_position_makes_it_include_the_new_job(
 def test_list_rows_have_the_same_shape_and_values_as_the_job(api: Api, user: str) -> None:
     job = api.submit(**api.SHORT, owner=user, deadline=later(days=1))
     done = api.wait_for_status(job["id"], "succeeded")
-    api.runtime.read.wait(api.runtime.app.position(), 5)
+    api.runtime.views.wait(api.runtime.app.position(), 5)
     listed = api.client.simulate_get("/api/v1/jobs", params={"owner": user}).json["items"]
     assert listed == [done]
     last_ten = api.client.simulate_get(f"/api/v1/users/{user}/jobs").json["items"]
@@ -179,7 +179,7 @@ def test_running_rows_carry_the_checkpoint_and_params_as_the_job(api: Api, user:
     wait_until(lambda: api.job(job["id"])["checkpoint"] is not None)
     stopped = api.client.simulate_post(f"/api/v1/jobs/{job['id']}/stop")
     api.wait_for_status(job["id"], "stopped")
-    api.runtime.read.wait(api.runtime.app.position(), 5)
+    api.runtime.views.wait(api.runtime.app.position(), 5)
     detail = api.job(job["id"])
     assert stopped.status_code == 200 and detail["checkpoint"] is not None
     listed = api.client.simulate_get("/api/v1/jobs", params={"owner": user}).json["items"]
@@ -285,3 +285,10 @@ def test_history_lists_every_event_in_order(api: Api) -> None:
     assert items[-1]["data"]["result"] == {"slept": 0.3}
     assert set(items[0]) == {"version", "type", "at", "by", "data"}
     assert api.client.simulate_get("/api/v1/jobs/424242/history").status_code == 404
+
+
+def test_unicode_names_are_kept_by_the_store(api: Api) -> None:
+    """Names with emoji and line separators come back from each backend's store as sent."""
+    job = api.submit(kind="sleep", params={"seconds": 0.05}, name="名前 🚀 \u2028 end")
+    assert api.job(job["id"])["name"] == "名前 🚀 \u2028 end"
+    api.wait_for_status(job["id"], "succeeded")

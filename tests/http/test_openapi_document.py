@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING, Any
 import falcon.inspect
 import pytest
 
-from jobkeeper.http.auth import PUBLIC_ROUTES
-from jobkeeper.http.docs import ASSETS, PAGE, assets_folder
-from jobkeeper.http.models import JobSubmission, UserCreation
-from jobkeeper.http.seed_models import SeedJobCreation
+from jobkeeper.http.legacy.models import LegacyJobCreation
+from jobkeeper.http.meta.docs import ASSETS, PAGE, assets_folder
+from jobkeeper.http.v1.models import JobSubmission, UserCreation
+from tests.http.conftest import PUBLIC_ROUTES
 
 if TYPE_CHECKING:
     from tests.http.conftest import Api
@@ -48,7 +48,7 @@ def test_every_served_route_is_documented_and_every_documented_route_is_served(
     assert served(api.client.app) == documented(document)
 
 
-def test_seed_operations_are_deprecated_in_favour_of_their_v1_equivalent(
+def test_legacy_operations_are_deprecated_in_favour_of_their_v1_equivalent(
     document: dict[str, Any],
 ) -> None:
     for path, item in document["paths"].items():
@@ -69,7 +69,7 @@ def test_request_bodies_are_the_schemas_of_the_models_that_read_them(
     for path, model in [
         ("/api/v1/jobs", JobSubmission),
         ("/api/v1/users", UserCreation),
-        ("/api/createjob", SeedJobCreation),
+        ("/api/createjob", LegacyJobCreation),
     ]:
         content = document["paths"][path]["post"]["requestBody"]["content"]
         ref = content["application/json"]["schema"]["$ref"]
@@ -77,8 +77,8 @@ def test_request_bodies_are_the_schemas_of_the_models_that_read_them(
         expected = model.model_json_schema(ref_template="#/components/schemas/{model}")
         expected.pop("$defs", None)
         assert schemas[model.__name__] == expected
-    seed_media = set(document["paths"]["/api/createjob"]["post"]["requestBody"]["content"])
-    assert seed_media == {
+    legacy_media = set(document["paths"]["/api/createjob"]["post"]["requestBody"]["content"])
+    assert legacy_media == {
         "application/json", "application/x-www-form-urlencoded", "multipart/form-data"
     }  # fmt: skip
 
@@ -97,7 +97,7 @@ def test_every_operation_documents_its_answers_and_every_reference_resolves(
 
 
 def test_public_routes_are_documented(document: dict[str, Any]) -> None:
-    assert PUBLIC_ROUTES <= set(document["paths"])
+    assert set(document["paths"]) >= PUBLIC_ROUTES
 
 
 def test_the_docs_page_names_only_local_urls(api: Api) -> None:

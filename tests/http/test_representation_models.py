@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from jobkeeper.http.representation import (
+from jobkeeper.http.legacy.models import LegacyJob, LegacyLogLine, LegacyUser
+from jobkeeper.http.legacy.representation import legacy_job, legacy_log_line, legacy_user
+from jobkeeper.http.v1.representation import (
     history_entry,
     job_from_aggregate,
     job_from_row,
@@ -12,9 +14,7 @@ from jobkeeper.http.representation import (
     user_from_aggregate,
     user_from_row,
 )
-from jobkeeper.http.responses import HistoryEntryOut, JobOut, LogLineOut, UserOut
-from jobkeeper.http.seed_models import SeedJob, SeedLogLine, SeedUser
-from jobkeeper.http.seed_representation import seed_job, seed_log_line, seed_user
+from jobkeeper.http.v1.responses import HistoryEntryOut, JobOut, LogLineOut, UserOut
 
 if TYPE_CHECKING:
     from tests.http.conftest import Api
@@ -31,22 +31,22 @@ def test_jobs_users_logs_and_history_match_their_models(api: Api, user: str) -> 
     api.wait_for_status(job["id"], "succeeded")
     runtime = api.runtime
     aggregate = runtime.app.get_job(job["id"])
-    runtime.read.wait(runtime.app.position())
-    row = runtime.read.job(job["id"])
+    runtime.views.wait(runtime.app.position())
+    row = runtime.views.job(job["id"])
     assert row is not None
     for built in (job_from_aggregate(aggregate), job_from_row(row)):
         exactly(JobOut, built)
-        exactly(SeedJob, seed_job(built))
+        exactly(LegacyJob, legacy_job(built))
     assert job_from_aggregate(aggregate) == job_from_row(row)
     exactly(UserOut, user_from_aggregate(runtime.app.get_user(user)))
-    users = runtime.read.users(limit=1000)
+    users = runtime.views.users(limit=1000)
     for user_row in users:
         exactly(UserOut, user_from_row(user_row))
-        exactly(SeedUser, seed_user(user_from_row(user_row)))
-    lines = runtime.read.logs(job_id=job["id"])
+        exactly(LegacyUser, legacy_user(user_from_row(user_row)))
+    lines = runtime.views.logs(job_id=job["id"])
     assert lines
     for line in lines:
         exactly(LogLineOut, log_line(line))
-        exactly(SeedLogLine, seed_log_line(line))
+        exactly(LegacyLogLine, legacy_log_line(line))
     for entry in runtime.app.history(job["id"]):
         exactly(HistoryEntryOut, history_entry(entry))

@@ -13,7 +13,7 @@ import orjson
 
 from jobkeeper.bootstrap import Runtime
 from jobkeeper.http.app import create_app
-from jobkeeper.http.stream import JobStream
+from jobkeeper.http.v1.stream import JobStream
 from jobkeeper.settings import Settings
 from tests.http.conftest import LATER, LONG, bearer
 

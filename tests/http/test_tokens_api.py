@@ -96,7 +96,7 @@ def test_tokens_are_kept_only_as_hashes(api: Api) -> None:
     name = api.new_user()
     second = api.as_user(name).simulate_post(tokens_path(name), json={"label": "ci"}).json["token"]
     tokens = [api.tokens[name], second]
-    api.runtime.read.wait(api.runtime.app.position(), 5)  # the views have seen the tokens' events
+    api.runtime.views.wait(api.runtime.app.position(), 5)  # the views have seen the tokens' events
     if api.runtime.settings.database_url:
         found = postgres_rows_holding(api.runtime.settings.database_url, tokens)
     else:

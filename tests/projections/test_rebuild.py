@@ -17,14 +17,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from jobkeeper.application.app import JobKeeper
 from jobkeeper.bootstrap import open_app
-from jobkeeper.domain.application import JobKeeper
 from jobkeeper.domain.errors import StaleRunError, TransitionError
 from jobkeeper.domain.job import SYSTEM, Job
 from jobkeeper.domain.lifecycle import phase
 from jobkeeper.projections import jobs, logs
 from jobkeeper.projections.events import ViewEventReader, from_domain_event
-from jobkeeper.projections.projection import READ_MODELS, ViewRunner, Views
+from jobkeeper.projections.projector import VIEWS, Projector, ViewProjection
 from jobkeeper.projections.store import Database, ViewStore, open_view_store
 from tests.conftest import fast_settings, postgres_schema
 from tests.projections.test_views import dump
@@ -49,7 +49,7 @@ log_lines = st.lists(
     max_size=3,
 ).map(tuple)
 ACTIONS = [
-    "submit", "start", "report", "stop", "pause", "resume", "cancel", "complete_cancel",
+    "submit", "start", "report", "stop", "complete_stop", "resume", "cancel", "complete_cancel",
     "succeed", "fail", "fail_unstarted", "restart", "requeue",
 ]  # fmt: skip
 steps = st.lists(
@@ -91,25 +91,25 @@ def act(app: JobKeeper, held: list[Job], step: tuple[Any, ...]) -> Job | None:
         later = T0 + timedelta(days=number) if with_times else None
         job = Job.submit(
             number=number, owner="bob", kind="sleep", name=f"job {number}",
-            params={"p": value}, not_before=later, deadline=later, by="bob",
+            params={"p": value}, not_before=later, deadline=later, by="bob", at=T0,
         )  # fmt: skip
         held.append(job)
         return job
     job = held[pick % len(held)]
     run = job.run_id or "none"
     commands = {
-        "start": lambda: job.start(f"run-{job.version}", "worker-1"),
-        "report": lambda: job.report(run, progress, value, lines),
-        "stop": lambda: job.stop("bob"),
-        "pause": lambda: job.pause(run, progress, value, lines),
-        "resume": lambda: job.resume("bob"),
-        "cancel": lambda: job.cancel("bob"),
-        "complete_cancel": lambda: job.complete_cancel(run, lines),
-        "succeed": lambda: job.succeed(run, value, lines),
-        "fail": lambda: job.fail(run, f"error {value!r}", lines),
-        "fail_unstarted": lambda: job.fail(None, "never ran", lines),
-        "restart": lambda: job.restart("bob"),
-        "requeue": lambda: job.requeue(run, "worker left"),
+        "start": lambda: job.start(f"run-{job.version}", "worker-1", datetime.now(UTC)),
+        "report": lambda: job.report(run, progress, value, lines, datetime.now(UTC)),
+        "stop": lambda: job.stop("bob", datetime.now(UTC)),
+        "complete_stop": lambda: job.complete_stop(run, progress, value, lines, datetime.now(UTC)),
+        "resume": lambda: job.resume("bob", datetime.now(UTC)),
+        "cancel": lambda: job.cancel("bob", datetime.now(UTC)),
+        "complete_cancel": lambda: job.complete_cancel(run, lines, datetime.now(UTC)),
+        "succeed": lambda: job.succeed(run, value, lines, datetime.now(UTC)),
+        "fail": lambda: job.fail(run, f"error {value!r}", lines, datetime.now(UTC)),
+        "fail_unstarted": lambda: job.fail(None, "never ran", lines, datetime.now(UTC)),
+        "restart": lambda: job.restart("bob", datetime.now(UTC)),
+        "requeue": lambda: job.requeue(run, "worker left", datetime.now(UTC)),
     }
     try:
         commands[action]()
@@ -119,7 +119,7 @@ def act(app: JobKeeper, held: list[Job], step: tuple[Any, ...]) -> Job | None:
 
 
 class FailingOnce:
-    """A read model that fails the `at`-th batch, after the real ones changed their memos."""
+    """A view that fails the `at`-th batch, after the real ones changed their memos."""
 
     tables: tuple[str, ...] = ()
 
@@ -180,11 +180,11 @@ def check_history(
     with fresh_app(backend) as (app, views_env):
         app.create_user(name="admin", role="admin", by=SYSTEM)
         app.create_user(name="bob", by="admin")
-        store = open_view_store(views_env, READ_MODELS)
+        store = open_view_store(views_env, VIEWS)
         store.memo_size = memo_size
         failing = FailingOnce(fail_at)
-        store.read_models = (*READ_MODELS, failing)  # type: ignore[assignment]
-        runner = ViewRunner(app, Views(store), batch_size=batch_size)
+        store.views = (*VIEWS, failing)  # type: ignore[assignment]
+        runner = Projector(app, ViewProjection(store), batch_size=batch_size)
         held: list[Job] = []
         for step in history:
             job = act(app, held, step)
@@ -204,8 +204,8 @@ def check_history(
             assert type(fast) is type(mapped) and fast.__dict__ == mapped.__dict__
 
         live = dump(store)
-        store.read_models = READ_MODELS
-        assert ViewRunner(app, Views(store), batch_size=1000).rebuild() > 0
+        store.views = VIEWS
+        assert Projector(app, ViewProjection(store), batch_size=1000).rebuild() > 0
         assert dump(store) == live
         store.datastore.close()
 
@@ -236,16 +236,16 @@ def test_a_projector_that_fell_behind_rereads_the_rows_it_remembers(backend: str
         for step in [("submit", 0, 1, (), 0.0, True)] * 3:
             act(app, held, step)
         app.save(*held)
-        ahead = open_view_store(views_env, READ_MODELS)
-        behind = open_view_store(views_env, READ_MODELS)
-        behind_runner = ViewRunner(app, Views(behind), batch_size=1000)
+        ahead = open_view_store(views_env, VIEWS)
+        behind = open_view_store(views_env, VIEWS)
+        behind_runner = Projector(app, ViewProjection(behind), batch_size=1000)
         behind_runner.catch_up()  # remembers every job at version 1
         line = ({"at": T0.isoformat(), "text": "x"},)
         for action in ["start", "report", "report", "succeed"]:
             for number in range(3):
                 act(app, held, (action, number, {"n": number}, line, 0.5, False))
             app.save(*held)
-        ViewRunner(app, Views(ahead), batch_size=1000).catch_up()  # every job succeeded
+        Projector(app, ViewProjection(ahead), batch_size=1000).catch_up()  # every job succeeded
         behind_runner._reload_position()  # as its loop does when a batch fails
         for action in ["restart", "start", "report"]:
             for number in range(3):

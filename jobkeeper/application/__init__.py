@@ -1,0 +1,1 @@
+"""The use cases: the eventsourcing Application that turns commands into events."""

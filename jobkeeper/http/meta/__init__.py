@@ -1,0 +1,1 @@
+"""The service's own pages: health, the OpenAPI document, the docs page."""

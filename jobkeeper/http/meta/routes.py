@@ -1,0 +1,58 @@
+"""The route table of the service's own pages: health, the OpenAPI document, the docs.
+
+All of them are public: they answer without a token and spend no budget.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jobkeeper.http.meta.docs import ASSETS, DocsAsset, DocsPage, OpenApiDocument
+from jobkeeper.http.meta.health import Health, HealthOut
+from jobkeeper.http.routing import Operation, PathParameter, Reply, Route, errors, get
+
+ASSET_TYPES = tuple(sorted(set(ASSETS.values())))
+ASSET = PathParameter(None, {"type": "string", "enum": sorted(ASSETS)}, "a file's name")
+META_ROUTES = [
+    Route(
+        "/healthz",
+        lambda w: Health(),
+        (get("Whether the service answers", HealthOut),),
+        "meta",
+        public=True,
+    ),
+    Route(
+        "/openapi.json",
+        lambda w: OpenApiDocument(w.document),
+        (get("This OpenAPI document", dict[str, Any]),),
+        "meta",
+        public=True,
+    ),
+    Route(
+        "/docs",
+        lambda w: DocsPage(),
+        (
+            Operation(
+                "GET",
+                "Interactive docs (works offline)",
+                {200: Reply("The page", media=("text/html",))},
+            ),
+        ),
+        "meta",
+        public=True,
+    ),
+    Route(
+        "/docs/assets/{asset}",
+        lambda w: DocsAsset(),
+        (
+            Operation(
+                "GET",
+                "A file of the docs page",
+                {200: Reply("The file", media=ASSET_TYPES), **errors(404)},
+            ),
+        ),
+        "meta",
+        public=True,
+        path_parameters={"asset": ASSET},
+    ),
+]

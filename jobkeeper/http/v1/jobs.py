@@ -1,0 +1,99 @@
+"""Jobs: submit and list them, and read one (now or at a past version)."""
+
+from __future__ import annotations
+
+import falcon
+
+from jobkeeper.http.auth import caller
+from jobkeeper.http.consistency import await_position, tell_position
+from jobkeeper.http.paging import decode_cursor, encode_cursor, split_page
+from jobkeeper.http.port import Service
+from jobkeeper.http.routing import API_V1
+from jobkeeper.http.v1.models import (
+    JobListQuery,
+    JobPageQuery,
+    JobSubmission,
+    JobVersionQuery,
+)
+from jobkeeper.http.v1.representation import JOB_FIELDS, job_from_aggregate, job_from_stored
+from jobkeeper.http.validation import read_body, read_query
+
+JOBS_PATH = f"{API_V1}/jobs"
+ID = JOB_FIELDS.index("id")
+
+
+class JobCollection:
+    """GET /jobs lists jobs newest first; POST /jobs submits one."""
+
+    def __init__(self, service: Service, max_body: int) -> None:
+        self.service, self.max_body = service, max_body
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """A page of jobs, filtered by status and owner."""
+        query = read_query(req, JobListQuery)
+        status = query.status.value if query.status is not None else None
+        resp.media = job_page(self.service, query, status=status, owner=query.owner)
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Submit a job; it belongs to `owner`, or to the caller."""
+        body = read_body(req, JobSubmission, self.max_body)
+        by = caller(req)
+        owner = by if body.owner is None else body.owner
+        outcome = self.service.app.submit(
+            kind=body.kind,
+            params=body.params,
+            owner=owner,
+            by=by,
+            name=body.name,
+            not_before=body.not_before,
+            deadline=body.deadline,
+        )
+        resp.status = falcon.HTTP_201
+        resp.location = f"{JOBS_PATH}/{outcome.job.number}"
+        tell_position(resp, outcome.position)
+        resp.media = job_from_aggregate(outcome.job)
+
+
+class JobPhaseCollection:
+    """GET /jobs/running and /jobs/finished: the jobs of one phase, newest first."""
+
+    def __init__(self, service: Service, phase: str) -> None:
+        self.service, self.phase = service, phase
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """A page of the phase's jobs."""
+        query = read_query(req, JobPageQuery)
+        resp.media = job_page(self.service, query, phase=self.phase)
+
+
+def job_page(service: Service, query: JobPageQuery, **filters: str | None) -> dict[str, object]:
+    """One page of jobs from the jobs view, with the cursor of the next page."""
+    before = decode_cursor(query.cursor)
+    await_position(service, query.position)
+    rows = service.views.stored_jobs(JOB_FIELDS, **filters, before=before, limit=query.limit + 1)
+    page, more = split_page(rows, query.limit)
+    return {
+        "items": [job_from_stored(row) for row in page],
+        "next_cursor": encode_cursor(page[-1][ID]) if more else None,
+    }
+
+
+class JobItem:
+    """GET /jobs/{id}: the job from its events, now or after event `version`."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, job_id: int) -> None:
+        """The job as it is, or as it was."""
+        query = read_query(req, JobVersionQuery)
+        job = self.service.app.get_job(job_id, to_change=False)
+        if query.version is not None and query.version != job.version:
+            if query.version > job.version:
+                raise falcon.HTTPNotFound(
+                    title="Version not found",
+                    description=f"job {job_id} has no version {query.version} yet; "
+                    f"its latest is {job.version}",
+                )
+            job = self.service.app.get_job(job_id, version=query.version, to_change=False)
+        resp.media = job_from_aggregate(job)

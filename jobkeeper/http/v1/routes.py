@@ -1,0 +1,217 @@
+"""The route table of the v1 API: jobs, their commands, logs and history, kinds; and users."""
+
+from __future__ import annotations
+
+from jobkeeper.domain.lifecycle import COMMANDS
+from jobkeeper.http.consistency import CHANGED_HEADER, POSITION_HEADER
+from jobkeeper.http.routing import API_V1, Operation, Reply, Route, create, errors, get
+from jobkeeper.http.v1.commands import JobCommand
+from jobkeeper.http.v1.history import JobHistory
+from jobkeeper.http.v1.jobs import JobCollection, JobItem, JobPhaseCollection
+from jobkeeper.http.v1.kinds import KindCollection
+from jobkeeper.http.v1.logs import JobLogs, LogCollection
+from jobkeeper.http.v1.models import (
+    JobListQuery,
+    JobPageQuery,
+    JobSubmission,
+    JobVersionQuery,
+    LogQuery,
+    TokenRequest,
+    UserCreation,
+    UserJobsQuery,
+    UserListQuery,
+)
+from jobkeeper.http.v1.responses import (
+    HistoryOut,
+    JobList,
+    JobOut,
+    JobPage,
+    KindList,
+    LogPage,
+    NewTokenOut,
+    NewUserOut,
+    TokenList,
+    TokenOut,
+    UserOut,
+    UserPage,
+)
+from jobkeeper.http.v1.stream import JobStream
+from jobkeeper.http.v1.tokens import TokenCollection, TokenItem
+from jobkeeper.http.v1.users import UserCollection, UserItem, UserJobs
+
+API = API_V1
+JOB = f"{API}/jobs/{{job_id}}"
+USER = f"{API}/users/{{name}}"
+COMMANDED = {
+    CHANGED_HEADER: "false when the command was already in effect (nothing recorded)",
+    POSITION_HEADER: "pass as `position` to lists",
+}
+SUMMARIES = {
+    "stop": "Stop the job (pause, keeping its progress)",
+    "resume": "Resume a stopped job from its last checkpoint",
+    "cancel": "Cancel the job",
+    "restart": "Restart the job from scratch, as a new attempt",
+}
+
+
+def job_command(name: str) -> Route:
+    """POST /jobs/{id}/<name>."""
+    replies = {200: Reply("The job, changed or already so", JobOut, headers=COMMANDED)}
+    return Route(
+        f"{JOB}/{name}",
+        lambda w: JobCommand(w.service, name),
+        (Operation("POST", SUMMARIES[name], replies | errors(403, 404, 409)),),
+        "jobs",
+    )
+
+
+JOB_ROUTES = [
+    Route(
+        f"{API}/jobs",
+        lambda w: JobCollection(w.service, w.max_body),
+        (
+            get("List jobs, newest first", JobPage, 400, query=JobListQuery),
+            create("Submit a job", JobSubmission, JobOut),
+        ),
+        "jobs",
+    ),
+    Route(
+        f"{API}/jobs/running",
+        lambda w: JobPhaseCollection(w.service, "running"),
+        (
+            get(
+                "Running jobs (queued, running, stopping, cancelling)",
+                JobPage,
+                400,
+                query=JobPageQuery,
+            ),
+        ),
+        "jobs",
+    ),
+    Route(
+        f"{API}/jobs/finished",
+        lambda w: JobPhaseCollection(w.service, "finished"),
+        (get("Finished jobs (succeeded, failed, cancelled)", JobPage, 400, query=JobPageQuery),),
+        "jobs",
+    ),
+    Route(
+        JOB,
+        lambda w: JobItem(w.service),
+        (
+            get(
+                "A job, now or as it was after event `version`",
+                JobOut,
+                400,
+                404,
+                query=JobVersionQuery,
+            ),
+        ),
+        "jobs",
+    ),
+    *(job_command(name) for name in COMMANDS),
+    Route(
+        f"{JOB}/logs",
+        lambda w: JobLogs(w.service),
+        (get("The job's log lines, oldest first", LogPage, 400, 404, query=LogQuery),),
+        "logs",
+    ),
+    Route(
+        f"{JOB}/history",
+        lambda w: JobHistory(w.service),
+        (get("Every event of the job, oldest first", HistoryOut, 404),),
+        "jobs",
+    ),
+    Route(
+        f"{JOB}/stream",
+        lambda w: JobStream(w.service, max_seconds=w.stream_seconds),
+        (
+            Operation(
+                "GET",
+                "The job as server-sent events until it finishes",
+                {
+                    200: Reply(
+                        "Events `status`, `progress` and `log`; each `data` is JSON",
+                        media=("text/event-stream",),
+                    ),
+                    **errors(400, 404),
+                },
+                headers={"Last-Event-ID": "continue after this event id (a job version)"},
+                description="The server may end a stream early; reconnect with Last-Event-ID.",
+            ),
+        ),
+        "jobs",
+    ),
+    Route(
+        f"{API}/logs",
+        lambda w: LogCollection(w.service),
+        (get("Every job's log lines, oldest first", LogPage, 400, query=LogQuery),),
+        "logs",
+    ),
+    Route(
+        f"{API}/kinds",
+        lambda w: KindCollection(w.service),
+        (get("The registered kinds with their params schemas", KindList),),
+        "jobs",
+    ),
+]
+ISSUED = {
+    "Location": "where the token can be read and revoked",
+    POSITION_HEADER: "pass as `position` to lists",
+}
+REVOKED = {POSITION_HEADER: "pass as `position` to lists"}
+USER_ROUTES = [
+    Route(
+        f"{API}/users",
+        lambda w: UserCollection(w.service, w.max_body),
+        (
+            get("List users in creation order", UserPage, 400, query=UserListQuery),
+            create(
+                "Create a user, with a first token",
+                UserCreation,
+                NewUserOut,
+                description="Admins only. The answer carries the user's first token: it is "
+                "shown this once.",
+            ),
+        ),
+        "users",
+    ),
+    Route(USER, lambda w: UserItem(w.service), (get("A user", UserOut, 404),), "users"),
+    Route(
+        f"{USER}/jobs",
+        lambda w: UserJobs(w.service),
+        (get("The user's latest jobs, newest first", JobList, 400, 404, query=UserJobsQuery),),
+        "users",
+    ),
+    Route(
+        f"{USER}/tokens",
+        lambda w: TokenCollection(w.service, w.max_body),
+        (
+            get("The user's tokens (never their secrets)", TokenList, 403, 404),
+            Operation(
+                "POST",
+                "Issue a token for the user",
+                {201: Reply("The token, shown this once", NewTokenOut, headers=ISSUED)}
+                | errors(400, 403, 404, 413, 415),
+                body=TokenRequest,
+                body_required=False,
+                description="The user themself or an admin. The body may be left out.",
+            ),
+        ),
+        "users",
+    ),
+    Route(
+        f"{USER}/tokens/{{token_id}}",
+        lambda w: TokenItem(w.service),
+        (
+            get("One of the user's tokens (never its secret)", TokenOut, 403, 404),
+            Operation(
+                "DELETE",
+                "Revoke the token: it answers 401 from now on",
+                {204: Reply("Revoked", media=(), headers=REVOKED)} | errors(403, 404),
+                description="The user themself or an admin.",
+            ),
+        ),
+        "users",
+    ),
+]
+V1_ROUTES = [*JOB_ROUTES, *USER_ROUTES]

@@ -1,0 +1,154 @@
+"""The projection that keeps every view, and the projector that feeds it in batches."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import Tracking
+from eventsourcing.projection import Projection
+
+from jobkeeper.projections import jobs, logs, users
+from jobkeeper.projections.events import ViewEventReader, from_domain_event
+from jobkeeper.projections.store import View, ViewStore
+
+log = logging.getLogger(__name__)
+
+VIEWS: tuple[View, ...] = (jobs, logs, users)  # type: ignore[assignment]
+
+
+class ViewProjection(Projection[ViewStore]):
+    """Applies job and user events to the views, with the tracking position."""
+
+    name = "jobkeeper_views"
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        """Apply one mapped domain event (the library's runner calls this)."""
+        event = from_domain_event(domain_event)
+        self.view.apply_batch([(tracking.notification_id, event)], tracking)
+
+    def process_batch(self, events: Sequence[tuple[int, Any]], tracking: Tracking) -> None:
+        """Apply many events, read by `ViewEventReader`, in one transaction."""
+        self.view.apply_batch(events, tracking)
+
+
+class Projector:
+    """Follows the event log in batches and applies it to the views, in a thread of its own.
+
+    It wakes when this process saves events (`wake`) and otherwise polls every
+    `poll_interval` seconds, so events written by other processes arrive too. After a batch
+    that caught up it pauses `settle` seconds, so a busy log is applied in batches (one
+    commit each) instead of one transaction per event: that much more lag, far less work.
+    """
+
+    def __init__(
+        self,
+        app: Application[str],
+        projection: ViewProjection,
+        *,
+        batch_size: int = 10_000,
+        poll_interval: float = 0.2,
+        settle: float = 0.01,
+    ) -> None:
+        self.app, self.projection = app, projection
+        self.batch_size, self.poll_interval, self.settle = batch_size, poll_interval, settle
+        self._reader = ViewEventReader(app.mapper)
+        self._position = projection.view.position(app.name)
+        self._advanced = threading.Condition()
+        self._applying = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def position(self) -> int:
+        """The last notification id the views have applied."""
+        return self._position
+
+    def catch_up(self) -> int:
+        """Apply every event recorded so far; returns how many were applied."""
+        applied = 0
+        while True:
+            count = self._apply_next_batch()
+            if count == 0:
+                return applied
+            applied += count
+
+    def rebuild(self) -> int:
+        """Empty the views and replay the whole event log into them."""
+        with self._applying:
+            self.projection.view.drop(self.app.name)
+            self._position = 0
+        return self.catch_up()
+
+    def _apply_next_batch(self) -> int:
+        with self._applying:
+            notifications = self.app.recorder.select_notifications(
+                start=self._position + 1, limit=self.batch_size
+            )
+            if not notifications:
+                return 0
+            read = self._reader.read
+            batch = [(n.id, read(n)) for n in notifications]
+            last = notifications[-1].id
+            self.projection.process_batch(batch, Tracking(self.app.name, last))
+            with self._advanced:
+                self._position = last
+                self._advanced.notify_all()
+            return len(notifications)
+
+    def _reload_position(self) -> None:
+        try:
+            with self._applying, self._advanced:
+                self._position = self.projection.view.position(self.app.name)
+                self._advanced.notify_all()
+        except Exception:
+            log.exception("could not read the views' position")
+
+    def wake(self, *_: Any) -> None:
+        """Tell the projector there is something new to read."""
+        self._wake.set()
+
+    def wait(self, position: int, timeout: float = 5.0) -> bool:
+        """Block until the views include `position`; False if `timeout` passes first."""
+        deadline = time.monotonic() + timeout
+        with self._advanced:
+            while self._position < position:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._advanced.wait(remaining)
+        return True
+
+    def start(self) -> None:
+        """Catch up, then keep following the log in a background thread."""
+        self.catch_up()
+        self._thread = threading.Thread(target=self._run, name="projector", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop following the log."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                applied = self._apply_next_batch()
+            except Exception:
+                log.exception("could not apply events to the views; retrying")
+                self._stopping.wait(1.0)
+                self._reload_position()  # another projector may have applied them
+                continue
+            if applied == 0:
+                self._wake.wait(self.poll_interval)
+            elif applied < self.batch_size:
+                # Caught up: let a busy log gather a batch rather than commit one per event.
+                self._stopping.wait(self.settle)

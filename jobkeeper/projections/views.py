@@ -1,0 +1,60 @@
+"""The views as their readers see them: queries over the view tables, and waiting for them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from jobkeeper.projections import jobs, logs, users
+from jobkeeper.projections.store import Row, ViewStore
+
+Waiter = Callable[[int, float], bool]
+
+
+class Views:
+    """Answers list, view, log and user queries from the views."""
+
+    def __init__(self, store: ViewStore, application_name: str, waiter: Waiter | None = None):
+        self.store, self.application_name = store, application_name
+        self._waiter = waiter
+
+    def wait(self, position: int, timeout: float = 2.0) -> bool:
+        """Block until the views include `position` (a notification id)."""
+        if self._waiter is not None:
+            return self._waiter(position, timeout)
+        return self.store.wait_for(self.application_name, position, timeout)
+
+    def position(self) -> int:
+        """The last notification id the views include."""
+        return self.store.position(self.application_name)
+
+    def jobs(self, **filters: Any) -> list[dict[str, Any]]:
+        """Jobs newest first; see `jobs.find` for the filters."""
+        with self.store.reading() as db:
+            return jobs.find(db, **filters)
+
+    def stored_jobs(self, columns: Sequence[str], **filters: Any) -> list[tuple[Any, ...]]:
+        """Jobs newest first, each a tuple of `columns` as stored (JSON and ISO text); see
+        `jobs.select`."""
+        with self.store.reading() as db:
+            return jobs.select(db, columns, **filters)
+
+    def active_workers(self) -> set[str]:
+        """The workers that some live job belongs to."""
+        with self.store.reading() as db:
+            return jobs.active_workers(db)
+
+    def job(self, job_id: int) -> dict[str, Any] | None:
+        """One job's row."""
+        with self.store.reading() as db:
+            return jobs.get(db, job_id)
+
+    def logs(self, job_id: int | None = None, after: int = 0, limit: int = 100) -> list[Row]:
+        """Log lines oldest first, of one job or all."""
+        with self.store.reading() as db:
+            return logs.find(db, job_id=job_id, after=after, limit=limit)
+
+    def users(self, after: int = 0, limit: int = 100) -> list[Row]:
+        """Users in creation order."""
+        with self.store.reading() as db:
+            return users.find(db, after=after, limit=limit)

@@ -1,0 +1,1 @@
+"""Adapters to the backends: the SQLite event store, PostgreSQL helpers, and feeds."""
