@@ -27,17 +27,17 @@ from jobkeeper.dispatch.broker import BrokerUnreachableError, check_broker, open
 from jobkeeper.dispatch.tasks import JobQueue, Launched, RunJobTask
 from jobkeeper.domain.job import SYSTEM
 from jobkeeper.kinds.registry import KindRegistry, default_registry
+from jobkeeper.projections.lock import ViewsLock
 from jobkeeper.projections.projector import VIEWS, Projector, ViewProjection
 from jobkeeper.projections.store import SideTable, open_view_store
 from jobkeeper.projections.views import Views
-from jobkeeper.settings import Settings
+from jobkeeper.settings import ADMIN_TOKEN_FILE, Settings
 from jobkeeper.stores.feeds import Feed, TopicFeed, WakeFeed
 from jobkeeper.stores.postgres import DatabaseUnreachableError, check_database, setup_lock
 from jobkeeper.stores.redis import RedisUnreachableError, check_redis
 
 log = logging.getLogger(__name__)
 
-ADMIN_TOKEN_FILE = "admin-token"
 ASK_TIMEOUT = 30.0
 
 
@@ -71,6 +71,7 @@ class Runtime:
             )
         self.feeds: list[Feed] = []
         self.projector: Projector | None = None
+        self.views_lock = ViewsLock(self.view_store)  # held while this process keeps the views
         if run_views:
             self.projector = Projector(self.app, ViewProjection(self.view_store))
             self.app.add_listener(self.projector.wake)
@@ -131,6 +132,7 @@ class Runtime:
     def start(self) -> None:
         """Catch up the views, make sure `admin` exists, recover jobs, start working."""
         if self.projector is not None:
+            self.views_lock.hold(exclusive=False)
             self.projector.start()
         issued = self.app.ensure_admin(self.settings.admin_token)
         if issued is not None:
@@ -180,6 +182,7 @@ class Runtime:
         self.broker.close()
         if self.projector is not None:
             self.projector.stop()
+        self.views_lock.release()
         self.app.close()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from eventsourcing.application import Application
@@ -69,21 +69,24 @@ class Projector:
         """The last notification id the views have applied."""
         return self._position
 
-    def catch_up(self) -> int:
-        """Apply every event recorded so far; returns how many were applied."""
+    def catch_up(self, on_batch: Callable[[int], None] | None = None) -> int:
+        """Apply every event recorded so far; returns how many were applied. `on_batch`
+        hears the new position after each batch."""
         applied = 0
         while True:
             count = self._apply_next_batch()
             if count == 0:
                 return applied
             applied += count
+            if on_batch is not None:
+                on_batch(self._position)
 
-    def rebuild(self) -> int:
+    def rebuild(self, on_batch: Callable[[int], None] | None = None) -> int:
         """Empty the views and replay the whole event log into them."""
         with self._applying:
             self.projection.view.drop(self.app.name)
             self._position = 0
-        return self.catch_up()
+        return self.catch_up(on_batch)
 
     def _apply_next_batch(self) -> int:
         with self._applying:
