@@ -10,20 +10,24 @@ import click
 
 from jobkeeper.cli import accounts, follow, jobs, session, starts, views
 from jobkeeper.cli.exits import HELP, INTERRUPTED, USAGE, CliError
+from jobkeeper.cli.session import client_options
 
 
 @click.group(
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     epilog=HELP,
 )
-def cli() -> None:
+@client_options
+@click.pass_context
+def cli(ctx: click.Context, /, **given: str | None) -> None:
     """Runs long jobs and keeps their whole story.
 
     \b
     Against a local `jobkeeper serve` with its defaults the client commands need no setup;
     otherwise give --url and --token, set JOBKEEPER_URL and JOBKEEPER_TOKEN, or run
-    `jobkeeper login URL` once.
+    `jobkeeper login URL` once. The client options work before the command too.
     """
+    ctx.meta.update(given)
 
 
 for command in (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,8 @@ def login(url: str, token: str | None, profile: str | None) -> int:
         api.get("/users", limit=1)  # needs a valid token
     finally:
         api.close()
-    name = profile or DEFAULT_PROFILE
+    root = click.get_current_context().find_root().meta
+    name = profile or root.get("profile") or os.environ.get("JOBKEEPER_PROFILE") or DEFAULT_PROFILE
     path = save_profile(name, url, token)
     message(f"logged in to {url} as profile {name!r} (saved in {path})")
     return SUCCESS

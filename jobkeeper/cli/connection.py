@@ -38,7 +38,8 @@ def read_profiles() -> dict[str, dict[str, str]]:
     """The profiles in the config file (none if there is no file)."""
     path = config_path()
     try:
-        document = json.loads(path.read_text())
+        text = path.read_text()
+        document = json.loads(text) if text.strip() else {}
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as error:

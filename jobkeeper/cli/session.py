@@ -66,9 +66,7 @@ def client_options(function: Callable[..., Any]) -> Callable[..., Any]:
             "-o",
             "--output",
             type=click.Choice(["text", "json"]),
-            default="text",
-            show_default=True,
-            help="json: one JSON document on stdout",
+            help="text (the default) or json: one JSON document on stdout",
         ),
     )
     for option in reversed(options):
@@ -84,7 +82,13 @@ def client_command(function: Callable[..., int]) -> Callable[..., int]:
     def wrapper(
         url: str | None, token: str | None, profile: str | None, output: str, **kwargs: Any
     ) -> int:
-        session = Session(url, token, profile, output)
+        given = click.get_current_context().find_root().meta  # the same options before the command
+        session = Session(
+            url or given.get("url"),
+            token or given.get("token"),
+            profile or given.get("profile"),
+            output or given.get("output") or "text",
+        )
         try:
             return function(session, **kwargs)
         finally:
