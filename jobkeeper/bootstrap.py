@@ -71,7 +71,6 @@ class Runtime:
             )
         self.feeds: list[Feed] = []
         self.projector: Projector | None = None
-        self.views_lock = ViewsLock(self.view_store)  # held while this process keeps the views
         if run_views:
             self.projector = Projector(self.app, ViewProjection(self.view_store))
             self.app.add_listener(self.projector.wake)
@@ -85,6 +84,7 @@ class Runtime:
         if run_jobs:
             self._build_jobs()
         self.admin_token: str | None = None
+        self.views_lock = ViewsLock(self.view_store)  # held while this process keeps the views
         self.closing = threading.Event()  # set when close() begins: open event streams end
 
     def _build_jobs(self) -> None:

@@ -69,24 +69,27 @@ class Projector:
         """The last notification id the views have applied."""
         return self._position
 
-    def catch_up(self, on_batch: Callable[[int], None] | None = None) -> int:
-        """Apply every event recorded so far; returns how many were applied. `on_batch`
-        hears the new position after each batch."""
+    def catch_up(self) -> int:
+        """Apply every event recorded so far; returns how many were applied."""
         applied = 0
         while True:
             count = self._apply_next_batch()
             if count == 0:
                 return applied
             applied += count
-            if on_batch is not None:
-                on_batch(self._position)
 
     def rebuild(self, on_batch: Callable[[int], None] | None = None) -> int:
-        """Empty the views and replay the whole event log into them."""
+        """Empty the views and replay the whole event log into them; returns how many events
+        were applied. `on_batch` hears the new position after each batch."""
         with self._applying:
             self.projection.view.drop(self.app.name)
             self._position = 0
-        return self.catch_up(on_batch)
+        applied = 0
+        while count := self._apply_next_batch():
+            applied += count
+            if on_batch is not None:
+                on_batch(self._position)
+        return applied
 
     def _apply_next_batch(self) -> int:
         with self._applying:
