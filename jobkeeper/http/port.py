@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from jobkeeper.application.app import Outcome
 from jobkeeper.application.history import HistoryEntry
+from jobkeeper.application.idempotency import Keyed
 from jobkeeper.domain.job import Job
 from jobkeeper.domain.tokens import NewToken
 from jobkeeper.domain.user import User
@@ -32,9 +33,12 @@ class Jobs(Protocol):
         name: str | None = None,
         not_before: datetime | None = None,
         deadline: datetime | None = None,
+        keyed: Keyed | None = None,
     ) -> Outcome: ...
 
-    def command(self, name: str, job_id: int, by: str) -> Outcome: ...
+    def command(
+        self, name: str, job_id: int, by: str, keyed: Keyed | None = None
+    ) -> Outcome: ...
 
     def get_job(
         self, job_id: int, version: int | None = None, *, to_change: bool = True

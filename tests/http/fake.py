@@ -20,6 +20,7 @@ from eventsourcing.domain import BaseAggregate
 
 from jobkeeper.application.app import Outcome
 from jobkeeper.application.history import HistoryEntry, history_entries
+from jobkeeper.application.idempotency import Keyed
 from jobkeeper.domain.errors import (
     InvalidJobError,
     JobNotFoundError,
@@ -135,11 +136,12 @@ class FakeJobs:
         name: str | None = None,
         not_before: datetime | None = None,
         deadline: datetime | None = None,
+        keyed: Keyed | None = None,
     ) -> Outcome:
         """A new queued job under the next number, its params checked by the real kinds."""
         self._called(
             "submit", kind=kind, params=params, owner=owner, by=by, name=name,
-            not_before=not_before, deadline=deadline,
+            not_before=not_before, deadline=deadline, keyed=keyed,
         )  # fmt: skip
         if owner not in self.users:
             raise InvalidJobError(f"owner {owner!r} is not a user; create the user first")
@@ -152,9 +154,9 @@ class FakeJobs:
         self.jobs[number] = []
         return Outcome(job, True, self._keep(job, self.jobs[number]))
 
-    def command(self, name: str, job_id: int, by: str) -> Outcome:
+    def command(self, name: str, job_id: int, by: str, keyed: Keyed | None = None) -> Outcome:
         """The user command `name` (stop, resume, cancel or restart) on the job."""
-        self._called("command", name=name, job_id=job_id, by=by)
+        self._called("command", name=name, job_id=job_id, by=by, keyed=keyed)
         events = self._events(job_id)
         job = _project(events, job_id)
         USER_COMMANDS[name](job, by, _now())
