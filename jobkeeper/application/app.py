@@ -8,17 +8,25 @@ the injected `Dispatcher`. Time comes from the injected `Clock`; the domain read
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import BaseAggregate
-from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.persistence import IntegrityError, Recording, StoredEvent
 
 from jobkeeper.application.caches import LiveJobs, TokenCache
-from jobkeeper.application.history import HistoryEntry, history_entries
+from jobkeeper.application.history import (
+    EventSource,
+    HistoryEntry,
+    HistoryPage,
+    history_entries,
+    history_entry,
+    history_page,
+    history_stream,
+)
 from jobkeeper.application.idempotency import InFlight, Keyed, recorded_answer, records
 from jobkeeper.application.numbering import Numbering
 from jobkeeper.application.ports import Clock, Dispatcher, SystemClock
@@ -375,6 +383,45 @@ class JobKeeper(Application[str]):
             raise JobNotFoundError(job_id)
         return entries
 
+    def history_page(
+        self,
+        job_id: int,
+        *,
+        after: int | None = None,
+        limit: int = 100,
+        types: frozenset[str] = frozenset(),
+        descending: bool = False,
+    ) -> HistoryPage:
+        """A page of the job's history after `after` (exclusive, in the reading order)."""
+        page = history_page(
+            self._event_source(job_id), after=after, limit=limit, types=types,
+            descending=descending,
+        )  # fmt: skip
+        if not page.items and page.next_after is None:
+            self.check_job_exists(job_id)
+        return page
+
+    def history_stream(self, job_id: int) -> Iterator[HistoryEntry]:
+        """Every event of the job, oldest first, read from the store a chunk at a time."""
+        self.check_job_exists(job_id)
+        return history_stream(self._event_source(job_id))
+
+    def _event_source(self, job_id: int) -> EventSource[StoredEvent]:
+        originator_id = job_aggregate_id(job_id)
+
+        def read(after: int | None, descending: bool, limit: int) -> Sequence[StoredEvent]:
+            if descending:
+                below = None if after is None else after - 1
+                return self.recorder.select_events(
+                    originator_id, lte=below, desc=True, limit=limit
+                )
+            return self.recorder.select_events(originator_id, gt=after, limit=limit)
+
+        def entry(stored: StoredEvent) -> HistoryEntry:
+            return history_entry(cast(Job.Event, self.mapper.to_domain_event(stored)))
+
+        return EventSource(read, _stored_version, _stored_type, entry)
+
     def job_events_after(self, job_id: int, version: int, limit: int) -> list[Job.Event]:
         """Up to `limit` events of the job after `version`, oldest first."""
         events = self.events.get(job_aggregate_id(job_id), gt=version, limit=limit)
@@ -691,9 +738,20 @@ def _aware(moment: datetime | None, field: str) -> datetime | None:
     return moment.astimezone(UTC)
 
 
+def _stored_version(stored: StoredEvent) -> int:
+    return stored.originator_version
+
+
+def _stored_type(stored: StoredEvent) -> str:
+    """The event's class name, read from its topic (`module:Job.Progressed`) undecoded."""
+    return stored.topic.rsplit(".", 1)[-1]
+
+
 def _last_position(recordings: Iterable[Recording[str]]) -> int | None:
     ids = [r.notification.id for r in recordings if r.notification.id is not None]
     return max(ids) if ids else None
 
 
-__all__ = ["ADMIN", "SYSTEM", "HistoryEntry", "JobKeeper", "Outcome", "ParamsValidator"]
+__all__ = [
+    "ADMIN", "SYSTEM", "HistoryEntry", "HistoryPage", "JobKeeper", "Outcome", "ParamsValidator",
+]  # fmt: skip

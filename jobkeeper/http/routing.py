@@ -180,7 +180,10 @@ ERROR_MEANINGS = {
     ),
     413: "The body is larger than the limit",
     415: "The body's content type is not accepted",
-    422: "The Idempotency-Key was used for a different request",
+    422: (
+        "The Idempotency-Key was used for a different request, or a query parameter has a"
+        " value this operation cannot use: the description says which"
+    ),
     429: "Over the caller's budget of commands or reads: retry after `Retry-After` seconds",
 }
 RATE_HEADERS = {
