@@ -159,6 +159,14 @@ class JobKeeper(Application[str]):
         """The id of the newest notification in the event log (0 when empty)."""
         return self.recorder.max_notification_id() or 0
 
+    def event_time_after(self, position: int) -> datetime | None:
+        """When the first event after notification `position` happened (None: none yet)."""
+        notifications = self.recorder.select_notifications(start=position + 1, limit=1)
+        if not notifications:
+            return None
+        moment: datetime = self.mapper.to_domain_event(notifications[0]).timestamp  # type: ignore[attr-defined]
+        return moment
+
     def _exists(self, aggregate_id: str) -> bool:
         return bool(self.recorder.select_events(aggregate_id, limit=1))
 

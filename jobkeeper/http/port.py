@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from jobkeeper.application.app import Outcome
 from jobkeeper.application.history import HistoryEntry, HistoryPage
 from jobkeeper.application.idempotency import Keyed
+from jobkeeper.application.readiness import Readiness
 from jobkeeper.domain.job import Job
 from jobkeeper.domain.tokens import NewToken
 from jobkeeper.domain.user import User
@@ -95,6 +96,11 @@ class Service(Protocol):
 
     @property
     def kinds(self) -> KindRegistry: ...
+
+    @property
+    def readiness(self) -> Readiness:
+        """The checks behind /readyz."""
+        ...
 
     @property
     def closing(self) -> threading.Event:

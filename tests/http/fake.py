@@ -28,6 +28,7 @@ from jobkeeper.application.history import (
     history_stream,
 )
 from jobkeeper.application.idempotency import Keyed
+from jobkeeper.application.readiness import Readiness
 from jobkeeper.domain.errors import (
     InvalidJobError,
     JobNotFoundError,
@@ -358,6 +359,7 @@ class FakeService:
     app: FakeJobs
     views: FakeViews
     closing: threading.Event
+    readiness: Readiness
     tokens: dict[str, str]
     """Each user's first token, by name."""
 
@@ -370,6 +372,7 @@ class FakeService:
         self.app = FakeJobs(self.kinds)
         self.views = FakeViews()
         self.closing = threading.Event()
+        self.readiness = Readiness({"event store": lambda: None, "views": lambda: None})
         self.tokens = {}
         self.add_user("admin", role="admin")
 
