@@ -23,6 +23,7 @@ from jobkeeper.actors.host import STOP_TOPICS, JobHost, poke, poke_listener
 from jobkeeper.actors.job_actor import RunSettings
 from jobkeeper.application.app import ADMIN, JobKeeper
 from jobkeeper.application.ports import Undispatched
+from jobkeeper.application.readiness import Check, Lag, Readiness, lag_check, views_lag
 from jobkeeper.dispatch.broker import BrokerUnreachableError, check_broker, open_broker
 from jobkeeper.dispatch.tasks import JobQueue, Launched, RunJobTask
 from jobkeeper.domain.job import SYSTEM
@@ -86,6 +87,27 @@ class Runtime:
         self.admin_token: str | None = None
         self.views_lock = ViewsLock(self.view_store)  # held while this process keeps the views
         self.closing = threading.Event()  # set when close() begins: open event streams end
+        self.readiness = Readiness(self._readiness_checks())
+
+    def _readiness_checks(self) -> dict[str, Check]:
+        settings = self.settings
+        checks: dict[str, Check] = {
+            "event store": self._event_store_answers,
+            "views": lag_check(self.views_lag, settings.ready_max_lag),
+        }
+        if settings.broker_url != "memory://":
+            checks["broker"] = lambda: check_broker(settings.broker_url, namespace=settings.queue)
+        if settings.redis_url:
+            checks["redis"] = lambda: check_redis(settings.redis_url)
+        return checks
+
+    def _event_store_answers(self) -> None:
+        self.app.position()  # raises when the store does not answer
+
+    def views_lag(self) -> Lag:
+        """How far the views are behind the event log now."""
+        head, applied = self.app.position(), self.views.position()
+        return views_lag(head, applied, self.app.event_time_after, self.app.clock.now())
 
     def _build_jobs(self) -> None:
         self.liveness = liveness.Liveness(
@@ -182,6 +204,7 @@ class Runtime:
         self.broker.close()
         if self.projector is not None:
             self.projector.stop()
+        self.readiness.close()
         self.views_lock.release()
         self.app.close()
 

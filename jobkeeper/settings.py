@@ -41,6 +41,7 @@ class Settings:
     rate_commands: str = "60/minute"  # each user's budget of commands (or "off")
     rate_reads: str = "1200/minute"  # each user's budget of reads (or "off")
     redis_url: str = ""  # rate-limit counters shared in Redis; empty: in this process's memory
+    ready_max_lag: float = 10.0  # /readyz fails while the views are further behind (seconds)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -63,7 +64,7 @@ class Settings:
         for name in ("port", "threads", "max_running", "max_body"):
             if int(getattr(self, name)) < (0 if name == "port" else 1):
                 raise SettingsError(f"JOBKEEPER_{name.upper()} must be a positive number")
-        for name in ("checkpoint_interval", "poll_interval", "worker_timeout"):
+        for name in ("checkpoint_interval", "poll_interval", "worker_timeout", "ready_max_lag"):
             if float(getattr(self, name)) <= 0:
                 raise SettingsError(f"JOBKEEPER_{name.upper()} must be more than 0 seconds")
         if urlparse(self.broker_url).scheme not in BROKER_SCHEMES:

@@ -1,4 +1,4 @@
-"""The route table of the service's own pages: health, the OpenAPI document, the docs.
+"""The route table of the service's own pages: health, readiness, the OpenAPI document, the docs.
 
 All of them are public: they answer without a token and spend no budget.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from jobkeeper.http.meta.docs import ASSETS, DocsAsset, DocsPage, OpenApiDocument
-from jobkeeper.http.meta.health import Health, HealthOut
+from jobkeeper.http.meta.health import Health, HealthOut, NotReadyOut, Ready, ReadyOut
 from jobkeeper.http.routing import Operation, PathParameter, Reply, Route, errors, get
 
 ASSET_TYPES = tuple(sorted(set(ASSETS.values())))
@@ -18,6 +18,26 @@ META_ROUTES = [
         "/healthz",
         lambda w: Health(),
         (get("Whether the service answers", HealthOut),),
+        "meta",
+        public=True,
+    ),
+    Route(
+        "/readyz",
+        lambda w: Ready(w.service),
+        (
+            Operation(
+                "GET",
+                "Whether the service can do its work: stores, views' lag, broker",
+                {
+                    200: Reply("Ready", ReadyOut),
+                    503: Reply(
+                        "Not ready: the description names what is not",
+                        NotReadyOut,
+                        headers={"Retry-After": "seconds to wait before asking again"},
+                    ),
+                },
+            ),
+        ),
         "meta",
         public=True,
     ),
