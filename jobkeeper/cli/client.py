@@ -4,6 +4,7 @@ reconnect with Last-Event-ID."""
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -50,8 +51,11 @@ class Api:
     def get(self, path: str, **params: Any) -> Any:
         return self.request("GET", path, params=params).json()
 
-    def post(self, path: str, body: Any = None) -> httpx.Response:
-        return self.request("POST", path, json=body)
+    def post(self, path: str, body: Any = None, key: str | None = None) -> httpx.Response:
+        """POST with an Idempotency-Key (`key`, else a fresh one), so that a retry after a
+        429 or 503 never does the thing twice."""
+        headers = {"Idempotency-Key": key or uuid.uuid4().hex}
+        return self.request("POST", path, json=body, headers=headers)
 
     def delete(self, path: str) -> httpx.Response:
         return self.request("DELETE", path)

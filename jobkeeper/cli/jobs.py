@@ -61,6 +61,11 @@ def _params_file(name: str | None) -> dict[str, Any]:
 @click.option("--owner", metavar="USER", help="submit for this user (admins only)")
 @click.option("--not-before", metavar="TIME", help="do not start before TIME (ISO-8601)")
 @click.option("--deadline", metavar="TIME", help="fail the job if not done by TIME (ISO-8601)")
+@click.option(
+    "--idempotency-key",
+    metavar="KEY",
+    help="run again with the same KEY within 24 h: the same job, not a second one",
+)
 @click.option("--wait", "wait_", is_flag=True, help="wait for the end; exit by how it ended")
 @click.option("--follow", is_flag=True, help="watch it live until the end; exit by how it ended")
 @client_command
@@ -73,6 +78,7 @@ def submit(
     owner: str | None,
     not_before: str | None,
     deadline: str | None,
+    idempotency_key: str | None,
     wait_: bool,
     follow: bool,
 ) -> int:
@@ -88,7 +94,8 @@ def submit(
         "not_before": not_before,
         "deadline": deadline,
     }
-    job = session.api.post("/jobs", {k: v for k, v in body.items() if v is not None}).json()
+    given = {k: v for k, v in body.items() if v is not None}
+    job = session.api.post("/jobs", given, key=idempotency_key).json()
     if follow:
         message(f"job {job['id']} submitted")
         from jobkeeper.cli.follow import watch_job
@@ -207,12 +214,28 @@ def show(session: Session, job_id: int, version: int | None) -> int:
     return SUCCESS
 
 
-@click.command(epilog="\b\nExamples:\n  jobkeeper history 7\n  jobkeeper history 7 -o json")
+@click.command(
+    epilog="\b\nExamples:\n  jobkeeper history 7\n  jobkeeper history 7 --type StopRequested"
+    " --type Stopped\n  jobkeeper history 7 --newest-first -o json"
+)
 @click.argument("job_id", metavar="ID", type=int)
+@click.option(
+    "--type", "types", multiple=True, metavar="T", help="only events of type T; repeat it"
+)
+@click.option("--newest-first", is_flag=True, help="the latest events first")
+@click.option("--page-size", type=click.IntRange(1, 1000), default=1000, hidden=True)
 @client_command
-def history(session: Session, job_id: int) -> int:
-    """Every event of a job, oldest first: version, type, when, by whom, what."""
-    entries = list(session.api.pages(f"/jobs/{job_id}/history", "next_after", "after", limit=1000))
+def history(
+    session: Session, job_id: int, types: tuple[str, ...], newest_first: bool, page_size: int
+) -> int:
+    """Every event of a job, oldest first: version, type, when, by whom, what (paged through
+    to the end)."""
+    order = "desc" if newest_first else None
+    path = f"/jobs/{job_id}/history"
+    pages = session.api.pages(
+        path, "next_after", "after", limit=page_size, type=list(types) or None, order=order
+    )
+    entries = list(pages)
     if session.out.json:
         session.out.document(entries)
         return SUCCESS

@@ -12,6 +12,10 @@ from typing import Any
 import click
 
 PERCENT = "{:.0%}"
+STATUS_COLOURS = {
+    "queued": "cyan", "running": "blue", "stopping": "yellow", "stopped": "yellow",
+    "cancelling": "magenta", "cancelled": "magenta", "succeeded": "green", "failed": "red",
+}  # fmt: skip
 
 
 class Output:
@@ -48,12 +52,17 @@ class Output:
                 click.echo("\t".join(_cell(value) for value in row))
             return
         from rich.table import Table
+        from rich.text import Text
 
         table = Table(box=None, header_style="bold", pad_edge=False)
         for header in headers:
             table.add_column(header, overflow="fold")
+        status = list(headers).index("STATUS") if "STATUS" in headers else None
         for row in rows:
-            table.add_row(*(_cell(value) for value in row))
+            cells = [Text(_cell(value)) for value in row]
+            if status is not None:
+                cells[status].stylize(STATUS_COLOURS.get(str(row[status]), ""))
+            table.add_row(*cells)
         self.console().print(table)
 
 

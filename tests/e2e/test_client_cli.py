@@ -142,6 +142,12 @@ def test_submit_prints_the_id_and_takes_params_from_flags_and_a_file(server: Ser
     assert (job["name"], job["params"]) == ("nap", {"seconds": 0.1, "step": 0.05})
 
 
+def test_submit_with_the_same_idempotency_key_gives_the_same_job(server: Server) -> None:
+    args = ("submit", "sleep", "-p", "seconds=0.1", "--idempotency-key", "cli-test-key-1")
+    assert ok(jk(server, *args)) == ok(jk(server, *args))
+    refused(jk(server, "submit", "sleep", "-p", "seconds=0.2", "--idempotency-key", "cli-test-key-1"), 2)
+
+
 def test_submit_refuses_bad_input_with_a_usage_status(server: Server, tmp_path: Path) -> None:
     refused(jk(server, "submit", "no-such-kind"), 2, "no-such-kind")
     refused(jk(server, "submit", "sleep", "-p", "seconds"), 2, "key=value")
@@ -187,6 +193,13 @@ def test_show_and_history_of_a_job(server: Server) -> None:
     history = as_json(jk(server, "history", str(job_id), "-o", "json"))
     assert history == server.history(job_id)
     assert ok(jk(server, "history", str(job_id))).splitlines()[0].split("\t")[:2] == ["1", "Submitted"]
+    paged = as_json(jk(server, "history", str(job_id), "--page-size", "1", "-o", "json"))
+    assert paged == history and len(history) >= 3  # a page each
+    newest = as_json(jk(server, "history", str(job_id), "--newest-first", "--page-size", "1", "-o", "json"))
+    assert newest == history[::-1]
+    types = as_json(jk(server, "history", str(job_id), "--type", "Submitted", "--type", "Succeeded", "-o", "json"))
+    assert [entry["type"] for entry in types] == ["Submitted", "Succeeded"]
+    refused(jk(server, "history", str(job_id), "--type", "Nonsense"), 2, "Nonsense")
     refused(jk(server, "show", "999999"), 5, "999999")
     refused(jk(server, "history", "999999"), 5, "999999")
 
@@ -342,3 +355,41 @@ def test_every_command_has_help_with_an_example(server: Server) -> None:
     assert "124" in ok(jk(None, "--help"))
     refused(jk(None, "wait"), 2, "ID")
     refused(jk(None, "jobs", "--limit", "zero"), 2, "--limit")
+
+
+def on_a_terminal(server: Server, *args: str, **env: str) -> str:
+    """What `jobkeeper ARGS` writes to a terminal (a pseudo-terminal of 120 columns)."""
+    import pty
+
+    leader, follower = pty.openpty()
+    environment = clean_env(JOBKEEPER_URL=server.url, JOBKEEPER_TOKEN=admin_token(server),
+                            JOBKEEPER_CONFIG=os.devnull, TERM="xterm-256color", COLUMNS="120")  # fmt: skip
+    environment.pop("NO_COLOR")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jobkeeper", *args],
+        stdin=follower, stdout=follower, stderr=follower, env={**environment, **env},
+    )  # fmt: skip
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the other end closed: the command is done
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert process.wait(30) == 0
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_tables_are_coloured_on_a_terminal_unless_no_color_and_never_when_piped(server: Server) -> None:
+    job_id = submit(server, "sleep", "seconds=0.1", "step=0.1")
+    server.wait_status(job_id, "succeeded")
+    coloured = on_a_terminal(server, "jobs", "--limit", "3")
+    assert "\x1b[32m" in coloured and "succeeded" in coloured and "STATUS" in coloured
+    plain = on_a_terminal(server, "jobs", "--limit", "3", NO_COLOR="1")
+    assert "\x1b[3" not in plain and "succeeded" in plain
+    piped = ok(jk(server, "jobs", "--limit", "3", env={"TERM": "xterm-256color"}))
+    assert "\x1b" not in piped and "STATUS" not in piped
