@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -67,21 +68,33 @@ def _params(schema: dict[str, Any]) -> str:
     return ", ".join(parts) or "-"
 
 
-STORE_HELP = "work on the store in this data folder instead of over the API (operators)"
+STORE_HELP = "add and token work on the store in this data folder, not over the API"
+
+
+@dataclass(frozen=True)
+class OnStore:
+    """`users --store` or `--data`: its subcommands work on the store directly."""
+
+    data: Path | None
 
 
 @click.group(
     invoke_without_command=True,
     epilog="\b\nExamples:\n  jobkeeper users\n"
     "  jobkeeper users add ada --surname Lovelace\n"
-    "  jobkeeper users --data ./jobkeeper-data add root --admin   # on the store",
+    "  jobkeeper users --store add root --admin   # on the store, as an operator",
 )
 @click.option("--data", type=click.Path(path_type=Path), help=STORE_HELP)
+@click.option(
+    "--store",
+    is_flag=True,
+    help="add and token work on the store (JOBKEEPER_DATA or JOBKEEPER_DATABASE_URL)",
+)
 @client_options
 @click.pass_context
-def users(ctx: click.Context, /, data: Path | None, **connection: Any) -> None:
-    """The users (over the API); `add` and `token` also on the store with --data."""
-    ctx.obj = data
+def users(ctx: click.Context, /, data: Path | None, store: bool, **connection: Any) -> None:
+    """The users (over the API); `add` and `token` on the store with --store or --data."""
+    ctx.obj = OnStore(data) if store or data is not None else None
     if ctx.invoked_subcommand is None:
         ctx.exit(ctx.invoke(list_users, **connection))
 
@@ -100,13 +113,14 @@ def list_users(session: Session) -> int:
 
 
 def _store(argv: list[str]) -> int | None:
-    """Run a `users` command on the store when --data was given; None otherwise."""
-    data = click.get_current_context().find_object(Path)
-    if data is None:
+    """Run a `users` command on the store when --store or --data was given; None otherwise."""
+    on_store = click.get_current_context().find_object(OnStore)
+    if on_store is None:
         return None
     from jobkeeper.cli.starts import run_processes
 
-    return run_processes(["users", "--data", str(data), *argv])
+    where = [] if on_store.data is None else ["--data", str(on_store.data)]
+    return run_processes(["users", *where, *argv])
 
 
 @users.command("add")
