@@ -40,6 +40,7 @@ from jobkeeper.stores.redis import RedisUnreachableError, check_redis
 log = logging.getLogger(__name__)
 
 ASK_TIMEOUT = 30.0
+REBUILD_WAIT = 3600.0  # seconds a process that keeps the views waits for a running rebuild
 
 
 class Runtime:
@@ -154,7 +155,7 @@ class Runtime:
     def start(self) -> None:
         """Catch up the views, make sure `admin` exists, recover jobs, start working."""
         if self.projector is not None:
-            self.views_lock.hold(exclusive=False)
+            self.views_lock.hold(exclusive=False, wait=REBUILD_WAIT)  # a rebuild may be running
             self.projector.start()
         issued = self.app.ensure_admin(self.settings.admin_token)
         if issued is not None:

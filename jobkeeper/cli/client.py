@@ -35,6 +35,7 @@ BY_CODE = {
     415: USAGE,
     422: USAGE,
 }
+RECONNECT_PAUSE = 1.0
 RETRIES = 3  # of a request answered 429 or 503, after the Retry-After it names (at most 10 s)
 
 
@@ -95,6 +96,7 @@ class Api:
         path = f"{API}/jobs/{job_id}/stream"
         while True:
             headers = {"Last-Event-ID": last_id} if last_id is not None else {}
+            before = last_id
             try:
                 with connect_sse(
                     self.http, "GET", path, headers=headers, timeout=STREAM_TIMEOUT
@@ -107,7 +109,9 @@ class Api:
                 if isinstance(error, httpx.ReadTimeout):
                     continue  # silent longer than its keep-alives: ask again
                 raise self.unreachable(error) from None
-            # The server ended the stream: at the job's end the caller has stopped reading.
+            # The server ended the stream early (at the job's end the caller stops reading).
+            if last_id == before:
+                time.sleep(RECONNECT_PAUSE)  # nothing new came: do not ask again at once
 
     def unreachable(self, error: Exception) -> CliError:
         reason = str(error) or type(error).__name__

@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
+import time
 from typing import Any
 
 from jobkeeper.projections.store import ViewStore
 
 LOCK_NAME = "jobkeeper_views"
+POLL = 0.2  # seconds between tries while waiting for the lock
+
+log = logging.getLogger(__name__)
 
 
 class ViewsBusyError(RuntimeError):
@@ -32,16 +37,26 @@ class ViewsLock:
         self._file: int | None = None
         self._connection: Any = None
 
-    def hold(self, *, exclusive: bool) -> None:
-        """Take the lock without waiting, or raise ViewsBusyError."""
+    def hold(self, *, exclusive: bool, wait: float = 0.0) -> None:
+        """Take the lock, waiting up to `wait` seconds for it, or raise ViewsBusyError."""
+        deadline, said = time.monotonic() + wait, False
+        while not self._take(exclusive):
+            if time.monotonic() >= deadline:
+                if exclusive:
+                    raise ViewsBusyError(
+                        "a serve or projector process keeps these views; stop it before rebuilding"
+                    )
+                raise ViewsBusyError("the views are being rebuilt; start again when it is done")
+            if not said:
+                log.warning("the views are being rebuilt; waiting up to %.0f s for it", wait)
+                said = True
+            time.sleep(POLL)
+
+    def _take(self, exclusive: bool) -> bool:
         taken = self._postgres(exclusive) if self.store.postgres else self._sqlite(exclusive)
         if not taken:
             self.release()
-            if exclusive:
-                raise ViewsBusyError(
-                    "a serve or projector process keeps these views; stop it before rebuilding"
-                )
-            raise ViewsBusyError("the views are being rebuilt; start again when it is done")
+        return taken
 
     def _sqlite(self, exclusive: bool) -> bool:
         name = str(self.store.datastore.pool.db_name)

@@ -297,6 +297,8 @@ def test_watch_ends_with_4_when_someone_else_stops_the_job(server: Server) -> No
     assert plain.returncode == 4 and plain.stdout.split("\t")[:2] == ["status", "stopped"]
     server.post(f"/jobs/{job_id}/cancel")
     assert jk(server, "watch", str(job_id)).returncode == 3
+    refused(jk(server, "watch", "999999"), 5, "999999")
+    refused(jk(server, "logs", "999999", "-f"), 5, "999999")
 
 
 def test_ctrl_c_while_watching_leaves_the_job_alone_and_exits_130(server: Server) -> None:

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -67,7 +68,9 @@ def test_verify_finds_rows_changed_behind_its_back(tmp_path: Path, database_url:
     assert "Traceback" not in found.stderr
 
 
-def test_rebuild_is_refused_while_a_service_keeps_the_views(tmp_path: Path, database_url: str) -> None:
+def test_rebuild_is_refused_while_a_service_keeps_the_views(
+    tmp_path: Path, database_url: str
+) -> None:
     data = tmp_path / "data"
     runtime = start(data, database_url)
     try:
@@ -110,7 +113,9 @@ def test_a_killed_projector_no_longer_blocks_a_rebuild(tmp_path: Path, database_
     assert views_command(data, database_url, "rebuild").returncode == 0
 
 
-def test_the_lock_admits_many_keepers_or_one_rebuild(tmp_path: Path, database_url: str) -> None:
+def test_the_lock_admits_many_keepers_or_one_rebuild(
+    tmp_path: Path, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     runtime = start(tmp_path / "data", database_url)  # holds it shared
     standby, rebuild = ViewsLock(runtime.view_store), ViewsLock(runtime.view_store)
     try:
@@ -121,12 +126,22 @@ def test_the_lock_admits_many_keepers_or_one_rebuild(tmp_path: Path, database_ur
         standby.release()
         runtime.close()
     rebuild.hold(exclusive=True)
+    keeper = ViewsLock(runtime.view_store)
+    with pytest.raises(ViewsBusyError, match="being rebuilt"):
+        keeper.hold(exclusive=False)
+    started: list[Runtime] = []
+    starting = threading.Thread(
+        target=lambda: started.append(start(tmp_path / "data", database_url))
+    )
+    starting.start()  # a service starting meanwhile waits for the rebuild
     try:
-        with pytest.raises(ViewsBusyError, match="being rebuilt"):
-            start(tmp_path / "data", database_url)
+        wait_until(lambda: "waiting" in caplog.text, timeout=20)
+        assert not started
     finally:
         rebuild.release()
-    start(tmp_path / "data", database_url).close()
+    starting.join(30)
+    assert started, "the service did not start after the rebuild"
+    started[0].close()
 
 
 def test_views_tools_refuse_a_folder_without_a_store(tmp_path: Path) -> None:
