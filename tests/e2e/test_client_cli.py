@@ -145,7 +145,9 @@ def test_submit_prints_the_id_and_takes_params_from_flags_and_a_file(server: Ser
 def test_submit_with_the_same_idempotency_key_gives_the_same_job(server: Server) -> None:
     args = ("submit", "sleep", "-p", "seconds=0.1", "--idempotency-key", "cli-test-key-1")
     assert ok(jk(server, *args)) == ok(jk(server, *args))
-    refused(jk(server, "submit", "sleep", "-p", "seconds=0.2", "--idempotency-key", "cli-test-key-1"), 2)
+    refused(
+        jk(server, "submit", "sleep", "-p", "seconds=0.2", "--idempotency-key", "cli-test-key-1"), 2
+    )
 
 
 def test_submit_refuses_bad_input_with_a_usage_status(server: Server, tmp_path: Path) -> None:
@@ -153,12 +155,16 @@ def test_submit_refuses_bad_input_with_a_usage_status(server: Server, tmp_path: 
     refused(jk(server, "submit", "sleep", "-p", "seconds"), 2, "key=value")
     refused(jk(server, "submit", "sleep", "-p", "seconds=-1"), 2, "seconds")
     (tmp_path / "list.json").write_text("[1, 2]")
-    refused(jk(server, "submit", "sleep", "--params-file", str(tmp_path / "list.json")), 2, "object")
+    refused(
+        jk(server, "submit", "sleep", "--params-file", str(tmp_path / "list.json")), 2, "object"
+    )
     refused(jk(server, "submit", "sleep", "--wait", "--follow"), 2, "--wait")
 
 
 def test_submit_wait_exits_by_how_the_job_ended(server: Server) -> None:
-    done = jk(server, "submit", "sleep", "-p", "seconds=0.2", "-p", "step=0.1", "--wait", "-o", "json")
+    done = jk(
+        server, "submit", "sleep", "-p", "seconds=0.2", "-p", "step=0.1", "--wait", "-o", "json"
+    )
     assert as_json(done)["status"] == "succeeded"
     failed = jk(server, "submit", "fail", "-p", "after_steps=1", "--wait")
     assert failed.returncode == 1 and failed.stdout.split()[1] == "failed", failed
@@ -173,9 +179,13 @@ def test_jobs_lists_newest_first_with_filters_and_pages(server: Server) -> None:
     assert len(everything) >= 3
     two = as_json(jk(server, "jobs", "--limit", "2", "-o", "json"))
     assert [job["id"] for job in two] == sorted(ids, reverse=True)[:2]
-    kinds = {job["kind"] for job in as_json(jk(server, "jobs", "--kind", "fail", "--all", "-o", "json"))}
+    kinds = {
+        job["kind"] for job in as_json(jk(server, "jobs", "--kind", "fail", "--all", "-o", "json"))
+    }
     assert kinds <= {"fail"}
-    statuses = as_json(jk(server, "jobs", "--status", "failed", "--status", "cancelled", "-o", "json"))
+    statuses = as_json(
+        jk(server, "jobs", "--status", "failed", "--status", "cancelled", "-o", "json")
+    )
     assert {job["status"] for job in statuses} <= {"failed", "cancelled"}
     finished = as_json(jk(server, "jobs", "--finished", "--all", "-o", "json"))
     assert set(ids) <= {job["id"] for job in finished}
@@ -192,12 +202,29 @@ def test_show_and_history_of_a_job(server: Server) -> None:
     assert "status\tsucceeded" in ok(jk(server, "show", str(job_id)))
     history = as_json(jk(server, "history", str(job_id), "-o", "json"))
     assert history == server.history(job_id)
-    assert ok(jk(server, "history", str(job_id))).splitlines()[0].split("\t")[:2] == ["1", "Submitted"]
+    assert ok(jk(server, "history", str(job_id))).splitlines()[0].split("\t")[:2] == [
+        "1",
+        "Submitted",
+    ]
     paged = as_json(jk(server, "history", str(job_id), "--page-size", "1", "-o", "json"))
     assert paged == history and len(history) >= 3  # a page each
-    newest = as_json(jk(server, "history", str(job_id), "--newest-first", "--page-size", "1", "-o", "json"))
+    newest = as_json(
+        jk(server, "history", str(job_id), "--newest-first", "--page-size", "1", "-o", "json")
+    )
     assert newest == history[::-1]
-    types = as_json(jk(server, "history", str(job_id), "--type", "Submitted", "--type", "Succeeded", "-o", "json"))
+    types = as_json(
+        jk(
+            server,
+            "history",
+            str(job_id),
+            "--type",
+            "Submitted",
+            "--type",
+            "Succeeded",
+            "-o",
+            "json",
+        )
+    )
     assert [entry["type"] for entry in types] == ["Submitted", "Succeeded"]
     refused(jk(server, "history", str(job_id), "--type", "Nonsense"), 2, "Nonsense")
     refused(jk(server, "show", "999999"), 5, "999999")
@@ -258,7 +285,10 @@ def test_logs_pages_tails_and_lists_every_job(server: Server) -> None:
     server.wait_status(job_id, "succeeded")
     lines = as_json(jk(server, "logs", str(job_id), "-o", "json"))
     assert [line["text"] for line in lines] == ["sleeping 0.2 of 0.2 seconds", "slept 0.2 seconds"]
-    assert ok(jk(server, "logs", str(job_id), "--tail", "1")).split("\t")[1].strip() == "slept 0.2 seconds"
+    assert (
+        ok(jk(server, "logs", str(job_id), "--tail", "1")).split("\t")[1].strip()
+        == "slept 0.2 seconds"
+    )
     every = as_json(jk(server, "logs", "--all", "-o", "json"))
     assert {line["id"] for line in lines} <= {line["id"] for line in every}
     refused(jk(server, "logs"), 2, "--all")
@@ -301,11 +331,14 @@ def test_watch_ends_with_4_when_someone_else_stops_the_job(server: Server) -> No
     refused(jk(server, "logs", "999999", "-f"), 5, "999999")
 
 
-def test_ctrl_c_while_watching_leaves_the_job_alone_and_exits_130(server: Server) -> None:
+@pytest.mark.parametrize("command", [["watch"], ["logs", "-f"]], ids=["watch", "logs-f"])
+def test_ctrl_c_while_following_leaves_the_job_alone_and_exits_130(
+    server: Server, command: list[str]
+) -> None:
     job_id = submit(server, "sleep", "seconds=60", "step=0.1")
     server.wait_progress(job_id)
     watching = subprocess.Popen(
-        [sys.executable, "-m", "jobkeeper", "watch", str(job_id), "-o", "json"],
+        [sys.executable, "-m", "jobkeeper", command[0], str(job_id), *command[1:], "-o", "json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env=clean_env(JOBKEEPER_URL=server.url, JOBKEEPER_TOKEN=admin_token(server),
                       JOBKEEPER_CONFIG=os.devnull),
@@ -331,14 +364,19 @@ def test_submit_follow_watches_until_the_end(server: Server) -> None:
 def test_kinds_users_and_tokens_over_the_api(server: Server) -> None:
     kinds = {kind["name"]: kind for kind in as_json(jk(server, "kinds", "-o", "json"))}
     assert "seconds" in kinds["sleep"]["params_schema"]["properties"]
-    assert any(line.startswith("sleep\tseconds (number), step=1.0") for line in ok(jk(server, "kinds")).splitlines())
+    assert any(
+        line.startswith("sleep\tseconds (number), step=1.0")
+        for line in ok(jk(server, "kinds")).splitlines()
+    )
     added = ok(jk(server, "users", "add", "carol", "--surname", "Shaw"))
     carol = added.strip()
     assert carol.startswith("jk_")
     users = {user["name"]: user for user in as_json(jk(server, "users", "-o", "json"))}
     assert users["carol"]["surname"] == "Shaw"
     refused(jk(server, "users", "add", "dave", token=carol), 6)
-    issued = as_json(jk(server, "tokens", "issue", "--user", "carol", "--label", "ci", "-o", "json"))
+    issued = as_json(
+        jk(server, "tokens", "issue", "--user", "carol", "--label", "ci", "-o", "json")
+    )
     listed = as_json(jk(server, "tokens", "--user", "carol", "-o", "json"))
     assert issued["token_id"] in {token["token_id"] for token in listed}
     assert ok(jk(server, "jobs", "--limit", "1", token=issued["token"])) is not None
@@ -386,7 +424,9 @@ def on_a_terminal(server: Server, *args: str, **env: str) -> str:
     return b"".join(chunks).decode(errors="replace")
 
 
-def test_tables_are_coloured_on_a_terminal_unless_no_color_and_never_when_piped(server: Server) -> None:
+def test_tables_are_coloured_on_a_terminal_unless_no_color_and_never_when_piped(
+    server: Server,
+) -> None:
     job_id = submit(server, "sleep", "seconds=0.1", "step=0.1")
     server.wait_status(job_id, "succeeded")
     coloured = on_a_terminal(server, "jobs", "--limit", "3")
