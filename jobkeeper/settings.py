@@ -33,6 +33,7 @@ class Settings:
     poll_interval: float = 1.0
     max_body: int = 1024 * 1024
     log_level: str = "info"
+    log_format: str = "text"  # text, or json: one JSON object per line
     queue: str = "jobkeeper"  # broker queue name, and the Redis key namespace
     worker_timeout: float = 30.0  # a worker silent this long has lost its jobs
     admin_token: str = ""  # the admin's token, chosen by the operator (else one is made)
@@ -71,6 +72,10 @@ class Settings:
                 "redis://host:6379/0 or amqp://user:password@host:5672/"
             )
         self._check_rate_limits()
+        if self.log_format not in ("text", "json"):
+            raise SettingsError(
+                f"JOBKEEPER_LOG_FORMAT={self.log_format!r} is not a log format; use text or json"
+            )
         if not self.queue.replace("-", "").replace("_", "").replace(".", "").isalnum():
             raise SettingsError("JOBKEEPER_QUEUE may hold letters, digits, '-', '_' and '.'")
         self.store_env()

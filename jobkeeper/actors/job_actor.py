@@ -20,6 +20,7 @@ from jobkeeper.domain.errors import DomainError, StaleRunError
 from jobkeeper.domain.job import Job
 from jobkeeper.domain.lifecycle import Status
 from jobkeeper.kinds.kind import Kind, Step
+from jobkeeper.observability import logs
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +65,11 @@ class JobActor(pykka.ThreadingActor):
         settings: RunSettings,
         on_exit: Callable[[int, str], None],
         lease_valid: Callable[[], bool] = lambda: True,
+        *,
+        worker: str | None = None,
     ) -> None:
         super().__init__()
+        self.worker = worker
         self.lease_valid = lease_valid
         self.app, self.job_id, self.run_id = app, job.number, run_id
         self.kind, self.settings, self.on_exit = kind, settings, on_exit
@@ -78,6 +82,8 @@ class JobActor(pykka.ThreadingActor):
         self.ended = False  # the run's last event is recorded; take no further step
 
     def on_start(self) -> None:
+        # The actor's thread is the run's alone: every line it logs names the job and run.
+        logs.bind(job_id=self.job_id, run_id=self.run_id, worker=self.worker)
         self.steps = self.kind.run(self.context)
         self.actor_ref.tell(Advance())
 
