@@ -65,7 +65,12 @@ def create_app(runtime: Runtime, settings: Settings) -> WSGIApp:
         settings.redis_url or "memory://",
         namespace=settings.queue,
     )
-    return create_http_app(runtime, max_body=settings.max_body, rate_limits=limits)
+    return create_http_app(
+        runtime,
+        max_body=settings.max_body,
+        rate_limits=limits,
+        metrics_token=settings.metrics_token,
+    )
 
 
 def bind_address(host: str, port: int) -> str:

@@ -21,6 +21,7 @@ from jobkeeper.domain.job import Job
 from jobkeeper.domain.lifecycle import Status
 from jobkeeper.kinds.kind import Kind, Step
 from jobkeeper.observability import logs
+from jobkeeper.observability.metrics import STEP_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ class JobActor(pykka.ThreadingActor):
     ) -> None:
         super().__init__()
         self.worker = worker
+        self.step_seconds = STEP_SECONDS.labels(kind.name)
         self.lease_valid = lease_valid
         self.app, self.job_id, self.run_id = app, job.number, run_id
         self.kind, self.settings, self.on_exit = kind, settings, on_exit
@@ -129,8 +131,10 @@ class JobActor(pykka.ThreadingActor):
         if self._looked_and_ended():
             return
         assert self.steps is not None
+        started = time.perf_counter()
         try:
             step = next(self.steps)
+            self.step_seconds.observe(time.perf_counter() - started)
         except StopIteration as done:
             result = done.value
             self._finish(lambda lines: self._succeed(result, lines))

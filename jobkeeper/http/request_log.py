@@ -1,6 +1,6 @@
 """Every request gets an id (the client's X-Request-Id when it is usable), a log context,
-and one access line: method, route template, status, duration, user. Never a raw path, a
-query string or a header, so no token can reach the log."""
+one access line (method, route template, status, duration, user) and its count and time in
+the metrics. Never a raw path, a query string or a header, so no token can reach the log."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import uuid
 import falcon
 
 from jobkeeper.observability import logs
+from jobkeeper.observability.metrics import HTTP_REQUESTS, HTTP_SECONDS
 
 REQUEST_ID_HEADER = "X-Request-Id"
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -51,6 +52,8 @@ class RequestLog:
         user = req.context.get("user")
         logs.bind(status=status, duration_ms=duration, user=user, route=route)
         access.info("%s %s %d %.1f ms", req.method, route, status, duration)
+        HTTP_REQUESTS.labels(route, req.method, str(status)).inc()
+        HTTP_SECONDS.labels(route, req.method).observe(duration / 1000)
         token = req.context.get("log_token")
         if token is not None:
             logs.context_var.reset(token)
