@@ -196,6 +196,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _api(args: argparse.Namespace) -> int:
     from jobkeeper import server
 
+    server.share_metrics()  # before the checks below import prometheus_client
     settings = Settings.from_env(
         host=args.host, port=args.port, threads=args.threads, log_level=args.log_level
     )

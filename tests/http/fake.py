@@ -29,7 +29,6 @@ from jobkeeper.application.history import (
 )
 from jobkeeper.application.idempotency import Keyed
 from jobkeeper.application.readiness import Readiness
-from jobkeeper.observability.metrics import Snapshot
 from jobkeeper.domain.errors import (
     InvalidJobError,
     JobNotFoundError,
@@ -43,6 +42,7 @@ from jobkeeper.domain.tokens import parse as parse_token
 from jobkeeper.domain.user import User, check_name
 from jobkeeper.http.port import Jobs
 from jobkeeper.kinds.registry import KindRegistry, default_registry
+from jobkeeper.observability.metrics import Snapshot
 from jobkeeper.projections.store import Row
 from jobkeeper.projections.views import Views
 
