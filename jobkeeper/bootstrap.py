@@ -9,6 +9,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +29,7 @@ from jobkeeper.dispatch.broker import BrokerUnreachableError, check_broker, open
 from jobkeeper.dispatch.tasks import JobQueue, Launched, RunJobTask
 from jobkeeper.domain.job import SYSTEM
 from jobkeeper.kinds.registry import KindRegistry, default_registry
+from jobkeeper.observability.metrics import RequestCounts, Snapshot
 from jobkeeper.projections.lock import ViewsLock
 from jobkeeper.projections.projector import VIEWS, Projector, ViewProjection
 from jobkeeper.projections.store import SideTable, open_view_store
@@ -66,7 +68,10 @@ class Runtime:
         self.jobs = JobQueue(self.broker, settings.queue)
         with setup_lock(settings.store_env()):
             self.app = JobKeeper(
-                settings.store_env(), dispatcher=self.jobs, validate_params=self.kinds.validate
+                settings.store_env(),
+                dispatcher=self.jobs,
+                validate_params=self.kinds.validate,
+                counter=RequestCounts(kind.name for kind in self.kinds),
             )
             self.view_store = open_view_store(
                 settings.views_env(), VIEWS, side_tables=(cast(SideTable, liveness),)
@@ -104,6 +109,20 @@ class Runtime:
 
     def _event_store_answers(self) -> None:
         self.app.position()  # raises when the store does not answer
+
+    def metrics_snapshot(self) -> Snapshot:
+        """What the views say now, for the metrics' gauges."""
+        now = self.app.clock.now()
+        lag = self.views_lag()
+        views = self.views
+        return Snapshot(
+            jobs=views.job_counts(),
+            waiting=views.waiting_jobs(now.isoformat()),
+            live_workers=views.live_workers(time.time() - self.settings.worker_timeout),
+            running_by_worker=views.running_by_worker(),
+            lag_events=lag.events,
+            lag_seconds=lag.seconds,
+        )
 
     def views_lag(self) -> Lag:
         """How far the views are behind the event log now."""

@@ -19,6 +19,7 @@ from jobkeeper.domain.job import Job
 from jobkeeper.domain.tokens import NewToken
 from jobkeeper.domain.user import User
 from jobkeeper.kinds.registry import KindRegistry
+from jobkeeper.observability.metrics import Snapshot
 from jobkeeper.projections.views import Views
 
 
@@ -100,6 +101,10 @@ class Service(Protocol):
     @property
     def readiness(self) -> Readiness:
         """The checks behind /readyz."""
+        ...
+
+    def metrics_snapshot(self) -> Snapshot:
+        """What the views say now, for the metrics' gauges."""
         ...
 
     @property
