@@ -63,7 +63,7 @@ schema = {{ type = "string", enum = ["args", "fail", "signal", "binary", "limits
 positional = true
 required = true
 [commands.behave.params.word]
-schema = {{ type = "string", maxLength = 200 }}
+schema = {{ type = "string", maxLength = 1000 }}
 positional = true
 [commands.behave.params.name]
 schema = {{ type = "string" }}
@@ -75,7 +75,7 @@ flag = "--label"
 schema = {{ type = "boolean" }}
 flag = "--verbose"
 [commands.behave.params.secret]
-schema = {{ type = "string", pattern = "^[a-z ;$()|&`-]*$" }}
+schema = {{ type = "string", pattern = "^[a-z ;$()|&`/-]*$" }}
 env = "BEHAVE_SECRET"
 
 [commands.slow]
