@@ -223,8 +223,10 @@ class _Run:
         gentle = self.command.stop == "checkpoint"
         if requested == "stop" and not gentle:
             self._drain(group)
-            group.freeze()
-            self.ctx.log("[jobkeeper] froze the program's process group (SIGSTOP)")
+            if group.freeze():
+                self.ctx.log("[jobkeeper] froze the program's process group (SIGSTOP)")
+            else:
+                self.ctx.log("[jobkeeper] sent SIGSTOP; not every process was seen stopped")
             self.frozen.keep(self.ctx.job_id, self.ctx.attempt, group)
             self.kept = True
             return Halted(self.state(frozen=True))

@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,13 +162,23 @@ class ProcessGroup:
             with contextlib.suppress(psutil.Error):
                 member.send_signal(number)
 
-    def freeze(self) -> None:
-        """Stop every process of the group (SIGSTOP): no CPU until `thaw`."""
+    def freeze(self, timeout: float = 5.0) -> bool:
+        """Stop every process of the group (SIGSTOP): no CPU until `thaw`.
+
+        Returns once every member is seen stopped (a signal is delivered when the process is
+        next scheduled), or False after `timeout` seconds.
+        """
         with contextlib.suppress(OSError):
             os.killpg(self.pid, signal.SIGSTOP)
         for member in self.members():
             with contextlib.suppress(psutil.Error):
                 member.suspend()
+        deadline = time.monotonic() + timeout
+        while not all(_stopped(member) for member in self.members()):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
 
     def thaw(self) -> None:
         """Continue every process of the group (SIGCONT)."""
@@ -211,6 +222,13 @@ class ProcessGroup:
             self.supervisor.wait(timeout)
         except subprocess.TimeoutExpired:
             log.warning("supervisor %s of program %s did not exit", self.supervisor.pid, self.pid)
+
+
+def _stopped(member: psutil.Process) -> bool:
+    try:
+        return member.status() in (psutil.STATUS_STOPPED, psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return True
 
 
 def _read_status(stream: Any, timeout: float) -> dict[str, Any]:

@@ -43,7 +43,8 @@ def test_a_checkpointing_program_stopped_and_resumed_three_times_ends_with_the_e
     pids = []
     for round_ in range(3):
         pids.append(program_pid(command_runtime, job_id, runs=round_ + 1))
-        wait_until(lambda: _checkpoint_next(command_runtime, job_id) > 3 * round_ + 2, 30)
+        beyond = 3 * round_ + 2
+        wait_until(lambda: _checkpoint_next(command_runtime, job_id) > beyond, 30)  # noqa: B023
         command(command_runtime, "stop", job_id)
         job = wait_status(command_runtime, job_id, "stopped", "succeeded", "failed")
         assert job.status.value == "stopped", job.error
