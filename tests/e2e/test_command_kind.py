@@ -143,3 +143,23 @@ def test_kinds_lists_the_commands_for_every_client(
                                 json={"kind": "command", "params": {"command": "sh"}})  # fmt: skip
     assert response.status_code == 400
     assert "allowed: behave, count, count-frozen, slow, spin, stubborn" in response.text
+
+
+def test_serve_stopped_with_sigterm_asks_the_program_to_stop_and_continues_it_next_start(
+    start_server: Callable[..., Server], commands: dict[str, str]
+) -> None:
+    first = start_server(env=commands)
+    job_id = submit(first, "count", steps=STEPS, pause=0.1)
+    [pid] = program_pids(first, job_id)
+    wait_for(lambda: checkpoint_next(first, job_id) > 3, 30, "a checkpoint recorded")
+    first.stop()  # SIGTERM: the worker hands its jobs back, each at its program's checkpoint
+    assert alive([pid]) == []
+    second = start_server(data=first.data, env=commands)
+    job = second.wait_status(job_id, "succeeded", "failed", timeout=90)
+    assert job["result"]["result"] == {"sum": STEPS * (STEPS + 1) // 2}
+    log = texts(second, job_id)
+    assert "[jobkeeper] asked the program to stop (SIGUSR1)" in log
+    added = [int(t.removeprefix("[stdout] added ")) for t in log if "[stdout] added" in t]
+    assert added == list(range(1, STEPS + 1))  # the hand-back kept the exact checkpoint
+    requeued = [e for e in second.history(job_id) if e["type"] == "Requeued"]
+    assert requeued and "shutting down" in requeued[0]["data"]["reason"]
