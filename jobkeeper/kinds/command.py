@@ -132,8 +132,8 @@ class _Run:
         if self.was_frozen:
             where = "its last checkpoint" if self.checkpoint is not None else "the start"
             self.ctx.log(
-                "[jobkeeper] the frozen program was lost with its worker; "
-                f"running it again from {where}"
+                "[jobkeeper] the frozen program is not on this worker (lost with its worker, "
+                f"or frozen on another); running it again from {where}"
             )
         params = self.ctx.params
         env = self.command.environment(params, os.environ)

@@ -124,10 +124,11 @@ def test_a_frozen_job_whose_server_is_killed_runs_again_from_its_checkpoint(
     second.post(f"/jobs/{job_id}/resume")
     job = second.wait_status(job_id, "succeeded", "failed", timeout=90)
     assert job["result"]["result"] == {"sum": STEPS * (STEPS + 1) // 2}
-    assert ("[jobkeeper] the frozen program was lost with its worker; running it again from "
-            "its last checkpoint") in texts(second, job_id)  # fmt: skip
+    assert ("[jobkeeper] the frozen program is not on this worker (lost with its worker, or "
+            "frozen on another); running it again from its last checkpoint") in texts(
+        second, job_id)  # fmt: skip
     history = second.history(job_id)
-    lost = [e for e in history if any("was lost with its worker" in line["text"]
+    lost = [e for e in history if any("lost with its worker" in line["text"]
                                       for line in e["data"].get("lines") or [])]  # fmt: skip
     assert lost, "the history says how the job continued"
 

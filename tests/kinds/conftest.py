@@ -50,6 +50,7 @@ stop = "freeze"
 program = "{python}"
 args = ["{programs}/stubborn.py"]
 grace = 1
+stop_timeout = 1
 
 [commands.behave]
 program = "{python}"
@@ -59,7 +60,7 @@ env = {{ FIXED = "yes" }}
 env_allow = ["PATH", "ALLOWED_HERE"]
 limits = {{ cpu = 100, files = 64 }}
 [commands.behave.params.what]
-schema = {{ type = "string", enum = ["args", "fail", "signal", "binary", "limits", "sleep"] }}
+schema = {{ type = "string", enum = ["args", "fail", "signal", "binary", "limits", "sleep", "orphan"] }}
 positional = true
 required = true
 [commands.behave.params.word]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from jobkeeper.bootstrap import Runtime
-from tests.kinds.conftest import log_texts, wait_status
+from tests.kinds.conftest import alive, log_texts, wait_status
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -121,3 +121,11 @@ def test_a_program_killed_from_outside_fails_naming_the_signal(
     os.kill(wait_until(pid), signal.SIGTERM)
     job = wait_status(command_runtime, job_id, "failed", "succeeded")
     assert job.error == "the program was killed by signal SIGTERM (15)"
+
+
+def test_processes_a_program_leaves_behind_end_before_its_job_does(
+    command_runtime: Runtime, submit: Callable[..., int]
+) -> None:
+    job = wait_status(command_runtime, submit("behave", what="orphan"), "succeeded", "failed")
+    assert job.status.value == "succeeded", job.error
+    assert alive([job.result["result"]["child"]]) == []

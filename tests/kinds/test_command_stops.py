@@ -166,3 +166,19 @@ def test_restart_of_a_frozen_job_starts_a_new_program_and_ends_the_old(
     command(command_runtime, "cancel", job_id)
     wait_status(command_runtime, job_id, "cancelled")
     assert alive([second]) == []
+
+
+def test_a_program_that_ignores_its_stop_signal_is_killed_after_the_stop_timeout(
+    command_runtime: Runtime, submit: Callable[..., int]
+) -> None:
+    job_id = submit("stubborn")
+    family = wait_until(lambda: (command_runtime.app.get_job(job_id).checkpoint or {}).get(
+        "program"), 30)["pids"]  # fmt: skip
+    command(command_runtime, "stop", job_id)
+    job = wait_status(command_runtime, job_id, "stopped", "failed")
+    assert job.status.value == "stopped"
+    assert job.checkpoint["program"] == {"pids": family}  # its last checkpoint is kept
+    assert alive(family) == []
+    texts = log_texts(command_runtime, job_id)
+    assert "[jobkeeper] asked the program to stop (SIGTERM)" in texts
+    assert "[jobkeeper] the program did not stop within 1 s; killing it" in texts

@@ -32,5 +32,11 @@ elif what == "limits":
 
     limits = {n: resource.getrlimit(getattr(resource, n))[0] for n in ("RLIMIT_CPU", "RLIMIT_NOFILE")}
     os.write(3, (json.dumps({"result": limits}) + "\n").encode())
+elif what == "orphan":  # exits at once, leaving a child behind that would sleep for a minute
+    child = os.fork()
+    if child == 0:
+        time.sleep(60)
+        os._exit(0)
+    os.write(3, (json.dumps({"result": {"child": child}}) + "\n").encode())
 elif what == "sleep":
     time.sleep(float(sys.argv[2]))
