@@ -9,6 +9,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -23,12 +24,14 @@ from jobkeeper.actors.host import STOP_TOPICS, JobHost, poke, poke_listener
 from jobkeeper.actors.job_actor import RunSettings
 from jobkeeper.application.app import ADMIN, JobKeeper
 from jobkeeper.application.ports import Undispatched
+from jobkeeper.application.readiness import Check, Lag, Readiness, lag_check, views_lag
 from jobkeeper.dispatch.broker import BrokerUnreachableError, check_broker, open_broker
 from jobkeeper.dispatch.tasks import JobQueue, Launched, RunJobTask
 from jobkeeper.domain.errors import DomainError
 from jobkeeper.domain.job import SYSTEM
 from jobkeeper.kinds.command import CommandKind
 from jobkeeper.kinds.registry import KindRegistry, default_registry
+from jobkeeper.observability.metrics import RequestCounts, Snapshot
 from jobkeeper.projections.projector import VIEWS, Projector, ViewProjection
 from jobkeeper.projections.store import SideTable, open_view_store
 from jobkeeper.projections.views import Views
@@ -66,7 +69,10 @@ class Runtime:
         self.jobs = JobQueue(self.broker, settings.queue)
         with setup_lock(settings.store_env()):
             self.app = JobKeeper(
-                settings.store_env(), dispatcher=self.jobs, validate_params=self.kinds.validate
+                settings.store_env(),
+                dispatcher=self.jobs,
+                validate_params=self.kinds.validate,
+                counter=RequestCounts(kind.name for kind in self.kinds),
             )
             self.view_store = open_view_store(
                 settings.views_env(), VIEWS, side_tables=(cast(SideTable, liveness),)
@@ -87,6 +93,41 @@ class Runtime:
             self._build_jobs()
         self.admin_token: str | None = None
         self.closing = threading.Event()  # set when close() begins: open event streams end
+        self.readiness = Readiness(self._readiness_checks())
+
+    def _readiness_checks(self) -> dict[str, Check]:
+        settings = self.settings
+        checks: dict[str, Check] = {
+            "event store": self._event_store_answers,
+            "views": lag_check(self.views_lag, settings.ready_max_lag),
+        }
+        if settings.broker_url != "memory://":
+            checks["broker"] = lambda: check_broker(settings.broker_url, namespace=settings.queue)
+        if settings.redis_url:
+            checks["redis"] = lambda: check_redis(settings.redis_url)
+        return checks
+
+    def _event_store_answers(self) -> None:
+        self.app.position()  # raises when the store does not answer
+
+    def metrics_snapshot(self) -> Snapshot:
+        """What the views say now, for the metrics' gauges."""
+        now = self.app.clock.now()
+        lag = self.views_lag()
+        views = self.views
+        return Snapshot(
+            jobs=views.job_counts(),
+            waiting=views.waiting_jobs(now.isoformat()),
+            live_workers=views.live_workers(time.time() - self.settings.worker_timeout),
+            running_by_worker=views.running_by_worker(),
+            lag_events=lag.events,
+            lag_seconds=lag.seconds,
+        )
+
+    def views_lag(self) -> Lag:
+        """How far the views are behind the event log now."""
+        head, applied = self.app.position(), self.views.position()
+        return views_lag(head, applied, self.app.event_time_after, self.app.clock.now())
 
     def _build_jobs(self) -> None:
         self.liveness = liveness.Liveness(
@@ -195,6 +236,7 @@ class Runtime:
         self.broker.close()
         if self.projector is not None:
             self.projector.stop()
+        self.readiness.close()
         self.app.close()
 
 

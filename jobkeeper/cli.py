@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from jobkeeper.domain.errors import DomainError
 from jobkeeper.domain.job import SYSTEM as OPERATOR
+from jobkeeper.observability import logs
 from jobkeeper.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -184,7 +185,7 @@ def _serve(args: argparse.Namespace) -> int:
     )
     _check(settings)
     _check_commands(settings)
-    _configure_logging(settings.log_level)
+    _configure_logging(settings.log_level, settings.log_format)
     _check_services(settings)
     if settings.database_url:
         where = f"database: {_safe_url(settings.database_url)}"
@@ -200,6 +201,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _api(args: argparse.Namespace) -> int:
     from jobkeeper import server
 
+    server.share_metrics()  # before the checks below import prometheus_client
     settings = Settings.from_env(
         host=args.host, port=args.port, threads=args.threads, log_level=args.log_level,
         commands=args.commands,
@@ -207,7 +209,7 @@ def _api(args: argparse.Namespace) -> int:
     _check(settings)
     _check_commands(settings)
     _require_shared_broker(settings, "api")
-    _configure_logging(settings.log_level)
+    _configure_logging(settings.log_level, settings.log_format)
     _check_services(settings)
 
     def ready(urls: list[str]) -> None:
@@ -238,7 +240,7 @@ def _run_until_stopped(settings: Settings, name: str, *, run_jobs: bool, run_vie
 
     from jobkeeper.bootstrap import Runtime
 
-    _configure_logging(settings.log_level)
+    _configure_logging(settings.log_level, settings.log_format)
     _check_services(settings)
     stop = threading.Event()
     for number in (signal.SIGTERM, signal.SIGINT):
@@ -328,16 +330,8 @@ def _check_data_folder(data: Path) -> None:
         raise UsageError(f"cannot use the data folder {str(data)!r}: {reason}") from None
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s [%(process)d] [%(levelname)s] %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    if level.lower() != "debug":  # the broker's start and stop notices are noise here
-        logging.getLogger("dramatiq").setLevel(
-            max(logging.WARNING, logging.getLevelName(level.upper()))
-        )
+def _configure_logging(level: str, fmt: str) -> None:
+    logs.configure(level, fmt)
 
 
 def _safe_url(url: str) -> str:

@@ -20,6 +20,8 @@ from jobkeeper.domain.errors import DomainError, StaleRunError
 from jobkeeper.domain.job import Job
 from jobkeeper.domain.lifecycle import Status
 from jobkeeper.kinds.kind import Halted, JobFailedError, Kind, Step
+from jobkeeper.observability import logs
+from jobkeeper.observability.metrics import STEP_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +66,12 @@ class JobActor(pykka.ThreadingActor):
         settings: RunSettings,
         on_exit: Callable[[int, str], None],
         lease_valid: Callable[[], bool] = lambda: True,
+        *,
+        worker: str | None = None,
     ) -> None:
         super().__init__()
+        self.worker = worker
+        self.step_seconds = STEP_SECONDS.labels(kind.name)
         self.lease_valid = lease_valid
         self.app, self.job_id, self.run_id = app, job.number, run_id
         self.kind, self.settings, self.on_exit = kind, settings, on_exit
@@ -79,6 +85,8 @@ class JobActor(pykka.ThreadingActor):
         self.ended = False  # the run's last event is recorded; take no further step
 
     def on_start(self) -> None:
+        # The actor's thread is the run's alone: every line it logs names the job and run.
+        logs.bind(job_id=self.job_id, run_id=self.run_id, worker=self.worker)
         self.steps = self.kind.run(self.context)
         self.actor_ref.tell(Advance())
 
@@ -127,8 +135,10 @@ class JobActor(pykka.ThreadingActor):
         if self._looked_and_ended():
             return
         assert self.steps is not None
+        started = time.perf_counter()
         try:
             step = next(self.steps)
+            self.step_seconds.observe(time.perf_counter() - started)
         except StopIteration as done:
             result = done.value
             if isinstance(result, Halted):

@@ -29,7 +29,7 @@ from jobkeeper.application.history import (
 )
 from jobkeeper.application.idempotency import InFlight, Keyed, recorded_answer, records
 from jobkeeper.application.numbering import Numbering
-from jobkeeper.application.ports import Clock, Dispatcher, SystemClock
+from jobkeeper.application.ports import Clock, Counter, Dispatcher, SystemClock, Uncounted
 from jobkeeper.domain.errors import (
     ConflictError,
     DomainError,
@@ -107,8 +107,10 @@ class JobKeeper(Application[str]):
         dispatcher: Dispatcher,
         validate_params: ParamsValidator | None = None,
         clock: Clock | None = None,
+        counter: Counter | None = None,
     ) -> None:
         super().__init__(env)
+        self.counter: Counter = counter or Uncounted()
         self.dispatcher = dispatcher
         self.validate_params = validate_params or _no_validation
         self.clock: Clock = clock or SystemClock()
@@ -159,6 +161,14 @@ class JobKeeper(Application[str]):
         """The id of the newest notification in the event log (0 when empty)."""
         return self.recorder.max_notification_id() or 0
 
+    def event_time_after(self, position: int) -> datetime | None:
+        """When the first event after notification `position` happened (None: none yet)."""
+        notifications = self.recorder.select_notifications(start=position + 1, limit=1)
+        if not notifications:
+            return None
+        moment: datetime = self.mapper.to_domain_event(notifications[0]).timestamp  # type: ignore[attr-defined]
+        return moment
+
     def _exists(self, aggregate_id: str) -> bool:
         return bool(self.recorder.select_events(aggregate_id, limit=1))
 
@@ -190,7 +200,8 @@ class JobKeeper(Application[str]):
     ) -> Outcome:
         """Accept a job of a registered kind under the next free number, and dispatch it;
         with `keyed`, once per idempotency key."""
-        return self._once(
+        return self._counted(
+            lambda outcome: self.counter.submitted(kind, outcome),
             keyed,
             lambda: self._submit(
                 kind=kind, params=params, owner=owner, by=by, name=name,
@@ -274,12 +285,29 @@ class JobKeeper(Application[str]):
         )
 
     def command(self, name: str, job_id: int, by: str, keyed: Keyed | None = None) -> Outcome:
-        """The user command called `name` (stop, resume, cancel or restart)."""
+        """The user command called `name` (stop, resume, cancel or restart), counted."""
         commands: dict[str, Callable[[int, str, Keyed | None], Outcome]] = {
             "stop": self.stop, "resume": self.resume, "cancel": self.cancel,
             "restart": self.restart,
         }  # fmt: skip
-        return commands[name](job_id, by, keyed)
+        command = commands[name]
+        return self._counted(
+            lambda outcome: self.counter.commanded(name, outcome),
+            None,
+            lambda: command(job_id, by, keyed),
+        )
+
+    def _counted(
+        self, count: Callable[[str], None], keyed: Keyed | None, run: Callable[[], Outcome]
+    ) -> Outcome:
+        """Run a user's request (once per key, see `_once`) and count what became of it."""
+        try:
+            outcome = self._once(keyed, run)
+        except DomainError as error:
+            count(type(error).__name__)
+            raise
+        count("replayed" if outcome.replayed else "recorded" if outcome.changed else "unchanged")
+        return outcome
 
     # Jobs: idempotency keys.
 

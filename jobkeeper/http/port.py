@@ -14,10 +14,12 @@ from typing import Any, Protocol
 from jobkeeper.application.app import Outcome
 from jobkeeper.application.history import HistoryEntry, HistoryPage
 from jobkeeper.application.idempotency import Keyed
+from jobkeeper.application.readiness import Readiness
 from jobkeeper.domain.job import Job
 from jobkeeper.domain.tokens import NewToken
 from jobkeeper.domain.user import User
 from jobkeeper.kinds.registry import KindRegistry
+from jobkeeper.observability.metrics import Snapshot
 from jobkeeper.projections.views import Views
 
 
@@ -95,6 +97,15 @@ class Service(Protocol):
 
     @property
     def kinds(self) -> KindRegistry: ...
+
+    @property
+    def readiness(self) -> Readiness:
+        """The checks behind /readyz."""
+        ...
+
+    def metrics_snapshot(self) -> Snapshot:
+        """What the views say now, for the metrics' gauges."""
+        ...
 
     @property
     def closing(self) -> threading.Event:

@@ -109,7 +109,8 @@ class Wiring:
 class Route:
     """A path (OpenAPI template), the factory of its resource, and its operations.
 
-    A `public` route answers without credentials and without a rate limit.
+    A `public` route answers without credentials and without a rate limit; a `scraped` one
+    also answers to the metrics token.
     """
 
     path: str
@@ -117,6 +118,7 @@ class Route:
     operations: tuple[Operation, ...]
     tag: str
     public: bool = False
+    scraped: bool = False
     path_parameters: Mapping[str, PathParameter] = field(default_factory=dict)
 
     @property

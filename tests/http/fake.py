@@ -28,6 +28,7 @@ from jobkeeper.application.history import (
     history_stream,
 )
 from jobkeeper.application.idempotency import Keyed
+from jobkeeper.application.readiness import Readiness
 from jobkeeper.domain.errors import (
     InvalidJobError,
     JobNotFoundError,
@@ -41,6 +42,7 @@ from jobkeeper.domain.tokens import parse as parse_token
 from jobkeeper.domain.user import User, check_name
 from jobkeeper.http.port import Jobs
 from jobkeeper.kinds.registry import KindRegistry, default_registry
+from jobkeeper.observability.metrics import Snapshot
 from jobkeeper.projections.store import Row
 from jobkeeper.projections.views import Views
 
@@ -358,6 +360,7 @@ class FakeService:
     app: FakeJobs
     views: FakeViews
     closing: threading.Event
+    readiness: Readiness
     tokens: dict[str, str]
     """Each user's first token, by name."""
 
@@ -365,11 +368,23 @@ class FakeService:
         self.kinds = kinds or default_registry()
         self.reset()
 
+    def metrics_snapshot(self) -> Snapshot:
+        """What the views would say: every job of the fake, by status and kind."""
+        counts: dict[tuple[str, str], int] = {}
+        for number, events in self.app.jobs.items():
+            if events:
+                job = _project(events, number)
+                key = (job.status.value, job.kind)
+                counts[key] = counts.get(key, 0) + 1
+        jobs = [(status, kind, n) for (status, kind), n in sorted(counts.items())]
+        return Snapshot(jobs, 0, 0, [], 0, 0.0)
+
     def reset(self) -> None:
         """Forget every job, user, token, call and failure; only admin and its token again."""
         self.app = FakeJobs(self.kinds)
         self.views = FakeViews()
         self.closing = threading.Event()
+        self.readiness = Readiness({"event store": lambda: None, "views": lambda: None})
         self.tokens = {}
         self.add_user("admin", role="admin")
 
