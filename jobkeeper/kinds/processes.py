@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 SUPERVISOR = Path(__file__).with_name("supervisor.py")
 START_TIMEOUT = 30.0
+SUPERVISOR_EXIT = 60.0  # seconds a supervisor may take to exit once every pipe is closed
 READ_LIMIT = 64 * 1024  # bytes read of one line; the rest up to its newline is counted, not kept
 QUEUE_SIZE = 10_000  # lines waiting for the job; a program that outruns it waits on its pipe
 
@@ -94,6 +95,8 @@ class ProcessGroup:
         first = _read_status(self._status, START_TIMEOUT)
         if "pid" not in first:
             self.close()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.supervisor.wait(START_TIMEOUT)
             for fd in (out_r, err_r, progress_r):
                 os.close(fd)
             raise ProgramStartError(str(first.get("error", "the supervisor did not start")))
@@ -118,11 +121,22 @@ class ProcessGroup:
                     self._open -= 1
                     last = self._open == 0
                 if last:
-                    self.supervisor.wait()
+                    self._wait_supervisor()
                     self.close()
                     self.output.put(Output("gone"))
 
         return run
+
+    def _wait_supervisor(self) -> None:
+        """Wait for the supervisor, which exits once it has reaped the whole group."""
+        try:
+            self.supervisor.wait(SUPERVISOR_EXIT)
+        except subprocess.TimeoutExpired:
+            log.warning("supervisor %s lingers after its program's end; killing it",
+                        self.supervisor.pid)  # fmt: skip
+            self.kill()
+            self.supervisor.kill()
+            self.supervisor.wait(SUPERVISOR_EXIT)
 
     def _lines(self, name: str, fd: int) -> None:
         with os.fdopen(fd, "rb") as stream:
