@@ -22,8 +22,9 @@ from pydantic import BaseModel, ConfigDict
 
 from jobkeeper.domain.errors import InvalidJobError
 from jobkeeper.kinds.commands import Command, CommandParamsError
+from jobkeeper.kinds.frozen import FrozenGroups
 from jobkeeper.kinds.kind import JSON, Context, Halted, JobFailedError, Kind, Step
-from jobkeeper.kinds.processes import FrozenGroups, Launch, Output, ProcessGroup, ProgramStartError
+from jobkeeper.kinds.processes import Launch, Output, ProcessGroup, ProgramStartError
 
 NAME = "command"
 STEP = 0.25  # seconds between steps: how soon a stop, cancel or new checkpoint is seen

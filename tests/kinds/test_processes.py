@@ -9,7 +9,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from jobkeeper.kinds.processes import FrozenGroups, Launch, Output, ProcessGroup, ProgramStartError
+from jobkeeper.kinds.frozen import FrozenGroups
+from jobkeeper.kinds.processes import Launch, Output, ProcessGroup, ProgramStartError
 from tests.conftest import wait_until
 from tests.kinds.conftest import PROGRAMS, alive
 
