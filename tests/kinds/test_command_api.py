@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +10,22 @@ import falcon.testing
 import pytest
 
 from jobkeeper.bootstrap import Runtime
-from tests.kinds.conftest import wait_status
+from tests.conftest import fast_settings
+from tests.kinds.conftest import commands_toml, wait_status
 
 pytestmark = pytest.mark.timeout(90)
+
+
+@pytest.fixture(scope="module")
+def command_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    """One runtime for this module's requests (they change nothing another test reads)."""
+    folder = tmp_path_factory.mktemp("command-api")
+    path = folder / "commands.toml"
+    path.write_text(commands_toml(folder))
+    runtime = Runtime(fast_settings(folder / "data", commands=str(path)))
+    runtime.start()
+    yield runtime
+    runtime.close(timeout=10)
 
 
 def post(client: falcon.testing.TestClient, params: Any) -> falcon.testing.Result:
