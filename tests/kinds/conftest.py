@@ -58,7 +58,7 @@ args = ["{programs}/behave.py"]
 workdir = "{tmp}"
 env = {{ FIXED = "yes" }}
 env_allow = ["PATH", "ALLOWED_HERE"]
-limits = {{ cpu = 100, files = 64 }}
+limits = {{ cpu = 100, files = 64, memory = 4294967296 }}
 [commands.behave.params.what]
 schema = {{ type = "string", enum = ["args", "fail", "signal", "binary", "limits", "sleep", "orphan"] }}
 positional = true

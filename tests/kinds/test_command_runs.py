@@ -95,7 +95,9 @@ def test_resource_limits_of_the_commands_file_apply(
     command_runtime: Runtime, submit: Callable[..., int]
 ) -> None:
     job = wait_status(command_runtime, submit("behave", what="limits"), "succeeded", "failed")
-    assert job.result["result"] == {"RLIMIT_CPU": 100, "RLIMIT_NOFILE": 64}
+    assert job.result["result"] == {
+        "RLIMIT_CPU": 100, "RLIMIT_NOFILE": 64, "RLIMIT_AS": 4 * 1024**3
+    }  # fmt: skip
 
 
 def test_the_commands_deadline_ends_the_program_and_fails_the_job(

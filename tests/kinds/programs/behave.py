@@ -30,7 +30,7 @@ elif what == "binary":
 elif what == "limits":
     import resource
 
-    limits = {n: resource.getrlimit(getattr(resource, n))[0] for n in ("RLIMIT_CPU", "RLIMIT_NOFILE")}
+    limits = {n: resource.getrlimit(getattr(resource, n))[0] for n in ("RLIMIT_CPU", "RLIMIT_NOFILE", "RLIMIT_AS")}
     os.write(3, (json.dumps({"result": limits}) + "\n").encode())
 elif what == "orphan":  # exits at once, leaving a child behind that would sleep for a minute
     child = os.fork()
