@@ -107,7 +107,7 @@ def unavailable_description(ex: Exception) -> str:
             f"the data folder's disk is full ({reason}): nothing of this request was "
             "recorded; it is accepted again once space is freed"
         )
-    if "readonly" in lowered or "read-only" in lowered:
+    if any(word in lowered for word in ("readonly", "read-only", "disk i/o error")):
         return (
             f"the data files cannot be written ({reason}): nothing of this request was "
             "recorded; it is accepted again once they are writable"
