@@ -113,3 +113,73 @@ def _pings(client: object) -> bool:
     except redis.RedisError:
         time.sleep(0.05)
         return False
+
+
+class PrivateRabbitmq:
+    """A RabbitMQ node of its own (its own name, ports and folders) on 127.0.0.1:port."""
+
+    def __init__(self) -> None:
+        if shutil.which("rabbitmq-server") is None or shutil.which("rabbitmqctl") is None:
+            service_missing("rabbitmq-server", FileNotFoundError("not on PATH"))
+        self.folder = Path(tempfile.mkdtemp(prefix="jobkeeper-rabbitmq-"))
+        self.port = free_port()
+        self.node = f"jobkeeper{self.port}@localhost"
+        self.url = f"amqp://guest:guest@127.0.0.1:{self.port}/"
+        (self.folder / "plugins").write_text("[].\n")
+        for name in ("mnesia", "log"):
+            (self.folder / name).mkdir()
+        if os.geteuid() == 0:  # the server's script runs the node as the rabbitmq user
+            subprocess.run(["chown", "-R", "rabbitmq:rabbitmq", str(self.folder)], check=True)
+        self.env = {
+            **os.environ,
+            "RABBITMQ_NODENAME": self.node,
+            "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(free_port()),
+            "RABBITMQ_MNESIA_BASE": str(self.folder / "mnesia"),
+            "RABBITMQ_MNESIA_DIR": str(self.folder / "mnesia" / "node"),
+            "RABBITMQ_FEATURE_FLAGS_FILE": str(self.folder / "mnesia" / "feature_flags"),
+            "RABBITMQ_LOG_BASE": str(self.folder / "log"),
+            "RABBITMQ_PID_FILE": str(self.folder / "pid"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.folder / "plugins"),
+            "RABBITMQ_CONFIG_FILE": str(self.folder / "rabbitmq"),
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    def start(self) -> None:
+        with (self.folder / "server.out").open("ab") as out:
+            self.process = subprocess.Popen(["rabbitmq-server"], stdout=out,
+                                            stderr=subprocess.STDOUT, env=self.env,
+                                            start_new_session=True)  # fmt: skip
+        wait_for(self._accepts_logins, 90, "private RabbitMQ accepts logins")
+
+    def _accepts_logins(self) -> bool:
+        import pika
+
+        if self.process is not None and self.process.poll() is not None:
+            output = (self.folder / "server.out").read_text(errors="replace")[-2000:]
+            pytest.fail(f"rabbitmq-server exited:\n{output}")
+        parameters = pika.URLParameters(self.url)
+        parameters.socket_timeout = parameters.blocked_connection_timeout = 2
+        try:
+            pika.BlockingConnection(parameters).close()
+        except pika.exceptions.AMQPError:
+            time.sleep(0.2)
+            return False
+        return True
+
+    def stop(self) -> None:
+        subprocess.run(["rabbitmqctl", "-n", self.node, "stop"], env=self.env,
+                       capture_output=True, timeout=60)  # fmt: skip
+        if self.process is not None:
+            self.process.wait(30)
+            self.process = None
+
+    def remove(self) -> None:
+        try:
+            self.stop()
+        finally:
+            if self.process is not None:
+                os.killpg(self.process.pid, 9)
+            shutil.rmtree(self.folder, ignore_errors=True)
