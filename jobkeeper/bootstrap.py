@@ -64,7 +64,10 @@ class Runtime:
         self.jobs = JobQueue(self.broker, settings.queue)
         with setup_lock(settings.store_env()):
             self.app = JobKeeper(
-                settings.store_env(), dispatcher=self.jobs, validate_params=self.kinds.validate
+                settings.store_env(),
+                dispatcher=self.jobs,
+                validate_params=self.kinds.validate,
+                snapshot_interval=settings.snapshot_interval,
             )
             self.view_store = open_view_store(
                 settings.views_env(), VIEWS, side_tables=(cast(SideTable, liveness),)
@@ -198,7 +201,11 @@ def open_app(settings: Settings) -> JobKeeper:
     if not settings.database_url:
         settings.data.mkdir(parents=True, exist_ok=True)
     with setup_lock(settings.store_env()):
-        return JobKeeper(settings.store_env(), dispatcher=Undispatched())
+        return JobKeeper(
+            settings.store_env(),
+            dispatcher=Undispatched(),
+            snapshot_interval=settings.snapshot_interval,
+        )
 
 
 class ServiceError(RuntimeError):

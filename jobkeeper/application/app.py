@@ -7,6 +7,7 @@ the injected `Dispatcher`. Time comes from the injected `Clock`; the domain read
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -59,7 +60,11 @@ ParamsValidator = Callable[[str, dict[str, Any]], dict[str, Any]]
 Listener = Callable[[list[Recording[str]]], None]
 JobCommand = Callable[[Job, datetime], Any]
 
+log = logging.getLogger(__name__)
+
 ADMIN = "admin"
+SNAPSHOT_INTERVAL = 100
+"""Events between snapshots of a job: a load replays fewer than this many events."""
 COMMAND_RETRIES = 20
 NUMBER_RETRIES = 200
 
@@ -98,7 +103,11 @@ class JobKeeper(Application[str]):
         dispatcher: Dispatcher,
         validate_params: ParamsValidator | None = None,
         clock: Clock | None = None,
+        snapshot_interval: int = SNAPSHOT_INTERVAL,
     ) -> None:
+        self.snapshot_interval = max(0, snapshot_interval)
+        if self.snapshot_interval:
+            env = {**(env or {}), "IS_SNAPSHOTTING_ENABLED": "y"}
         super().__init__(env)
         self.dispatcher = dispatcher
         self.validate_params = validate_params or _no_validation
@@ -129,6 +138,27 @@ class JobKeeper(Application[str]):
         self._take_snapshots(processing_event)
         self._notify(recordings)
         return recordings
+
+    def _take_snapshots(self, processing_event: ProcessingEvent[str]) -> None:
+        """Snapshot every job whose new events reached a multiple of the snapshot interval,
+        as it now is in hand (the library would replay it from the store to the boundary).
+
+        A snapshot is a shortcut: one that cannot be recorded costs only a longer load later,
+        so its failure never fails the save that has already been recorded.
+        """
+        interval = self.snapshot_interval
+        if self.snapshots is None or not interval:
+            return
+        first: dict[str, int] = {}
+        for event in processing_event.events:
+            first.setdefault(event.originator_id, event.originator_version)
+        for aggregate_id, start in first.items():
+            job = processing_event.aggregates.get(aggregate_id)
+            if isinstance(job, Job) and job.version // interval > (start - 1) // interval:
+                try:
+                    self.snapshots.put([Job.Snapshot.take(job)])
+                except Exception:
+                    log.warning("no snapshot of %s at %d", aggregate_id, job.version, exc_info=True)
 
     def add_listener(self, listener: Listener) -> None:
         """Call `listener` with the recordings of every save made by this process."""
