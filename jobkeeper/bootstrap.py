@@ -32,6 +32,7 @@ from jobkeeper.projections.store import SideTable, open_view_store
 from jobkeeper.projections.views import Views
 from jobkeeper.settings import Settings
 from jobkeeper.stores.feeds import Feed, TopicFeed, WakeFeed
+from jobkeeper.stores.locks import process_lock
 from jobkeeper.stores.postgres import DatabaseUnreachableError, check_database, setup_lock
 from jobkeeper.stores.redis import RedisUnreachableError, check_redis
 
@@ -75,7 +76,8 @@ class Runtime:
         self.feeds: list[Feed] = []
         self.projector: Projector | None = None
         if run_views:
-            self.projector = Projector(self.app, ViewProjection(self.view_store))
+            lock = process_lock(settings.views_env(), "projector")
+            self.projector = Projector(self.app, ViewProjection(self.view_store), lock=lock)
             self.app.add_listener(self.projector.wake)
             self.feeds.append(WakeFeed(self.app, self.projector.wake))
         waiter = self.projector.wait if self.projector else None
