@@ -282,6 +282,11 @@ class JobKeeper(Application[str]):
         assert isinstance(job, Job)
         return job
 
+    def latest_version(self, job_id: int) -> int | None:
+        """The version of the job's newest event (None: no such job), one indexed read."""
+        newest = self.recorder.select_events(job_aggregate_id(job_id), desc=True, limit=1)
+        return newest[0].originator_version if newest else None
+
     def check_job_exists(self, job_id: int) -> None:
         """Raise JobNotFoundError unless job `job_id` was ever submitted (one indexed read)."""
         if not self._exists(job_aggregate_id(job_id)):

@@ -206,6 +206,15 @@ def select(
     return db.values_at_once(query, (*params, limit), columns, REAL_COLUMNS, newest_first=True)
 
 
+def select_one(db: Database, columns: Sequence[str], job_id: int) -> tuple[Any, ...] | None:
+    """Job `job_id`'s row as `select` gives rows (its `columns`, as stored), or None."""
+    unknown = set(columns) - set(COLUMNS)
+    if unknown:
+        raise ValueError(f"the jobs view has no columns {sorted(unknown)}")
+    rows = db.values(f"SELECT {', '.join(columns)} FROM {{jobs}} WHERE id = ?", (job_id,))
+    return rows[0] if rows else None
+
+
 def waiting(db: Database, since: str, limit: int) -> list[int]:
     """Queued jobs due since before `since` (ISO text), the longest waiting first; an index
     orders the jobs by status and that time, so this reads only the rows it returns."""

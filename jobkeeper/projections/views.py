@@ -54,6 +54,11 @@ class Views:
         with self.store.reading() as db:
             return jobs.run_by(db, worker)
 
+    def stored_job(self, columns: Sequence[str], job_id: int) -> tuple[Any, ...] | None:
+        """One job's row as stored, a tuple of `columns` (see `jobs.select_one`)."""
+        with self.store.reading() as db:
+            return jobs.select_one(db, columns, job_id)
+
     def job(self, job_id: int) -> dict[str, Any] | None:
         """One job's row."""
         with self.store.reading() as db:
