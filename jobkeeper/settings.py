@@ -39,7 +39,7 @@ class Settings:
     rate_commands: str = "60/minute"  # each user's budget of commands (or "off")
     rate_reads: str = "1200/minute"  # each user's budget of reads (or "off")
     redis_url: str = ""  # rate-limit counters shared in Redis; empty: in this process's memory
-    snapshot_interval: int = 100  # events between snapshots of a job; 0: no snapshots
+    snapshot_interval: int = 25  # events between snapshots of a job; 0: no snapshots
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:

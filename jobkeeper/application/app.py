@@ -63,7 +63,7 @@ JobCommand = Callable[[Job, datetime], Any]
 log = logging.getLogger(__name__)
 
 ADMIN = "admin"
-SNAPSHOT_INTERVAL = 100
+SNAPSHOT_INTERVAL = 25
 """Events between snapshots of a job: a load replays fewer than this many events."""
 COMMAND_RETRIES = 20
 NUMBER_RETRIES = 200
