@@ -421,7 +421,7 @@ def _sweep_store(data: Path, queued: int) -> dict[str, float]:
         return sweeper
 
     now = time.time()
-    idle_sweeper = sweeper(now - 7200 + 10)  # then nothing had waited 30 s yet
+    idle_sweeper = sweeper(long_ago.timestamp() + 10)  # then nothing had waited 30 s yet
     idle = median_ms(idle_sweeper.sweep, 20)
     assert sent.count == 0, sent.count
     due_sweeper = sweeper(now)  # the ten old jobs have waited two hours; the rest are new
