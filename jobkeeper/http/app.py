@@ -13,6 +13,7 @@ from jobkeeper.http.meta.openapi import document
 from jobkeeper.http.meta.routes import META_ROUTES
 from jobkeeper.http.port import Service
 from jobkeeper.http.rate_limits import RateLimits
+from jobkeeper.http.request_log import RequestLog
 from jobkeeper.http.routing import CONVERTERS, Route, Wiring
 from jobkeeper.http.v1.routes import V1_ROUTES
 
@@ -26,12 +27,13 @@ def create_app(
     max_body: int = 1024 * 1024,
     stream_seconds: float | None = None,
     rate_limits: RateLimits | None = None,
+    metrics_token: str = "",
 ) -> falcon.App[falcon.Request, falcon.Response]:
     """The WSGI app serving `service`; bodies over `max_body` bytes answer 413, event streams
     end after `stream_seconds` (None: when their job finishes), and callers are held to
-    `rate_limits` (None: no limits)."""
-    guard = Guard(authenticate_with(service), ROUTES, rate_limits)
-    app = falcon.App(media_type=falcon.MEDIA_JSON, middleware=[guard])
+    `rate_limits` (None: no limits); /metrics also answers to `metrics_token`."""
+    guard = Guard(authenticate_with(service), ROUTES, rate_limits, metrics_token)
+    app = falcon.App(media_type=falcon.MEDIA_JSON, middleware=(RequestLog(), guard))
     app.req_options.strip_url_path_trailing_slash = True
     app.router_options.converters.update(CONVERTERS)
     handler = falcon.media.JSONHandler(dumps=to_json, loads=orjson.loads)

@@ -13,10 +13,13 @@ from typing import Any, Protocol
 
 from jobkeeper.application.app import Outcome
 from jobkeeper.application.history import HistoryEntry, HistoryPage
+from jobkeeper.application.idempotency import Keyed
+from jobkeeper.application.readiness import Readiness
 from jobkeeper.domain.job import Job
 from jobkeeper.domain.tokens import NewToken
 from jobkeeper.domain.user import User
 from jobkeeper.kinds.registry import KindRegistry
+from jobkeeper.observability.metrics import Snapshot
 from jobkeeper.projections.views import Views
 
 
@@ -33,9 +36,12 @@ class Jobs(Protocol):
         name: str | None = None,
         not_before: datetime | None = None,
         deadline: datetime | None = None,
+        keyed: Keyed | None = None,
     ) -> Outcome: ...
 
-    def command(self, name: str, job_id: int, by: str) -> Outcome: ...
+    def command(
+        self, name: str, job_id: int, by: str, keyed: Keyed | None = None
+    ) -> Outcome: ...
 
     def get_job(
         self, job_id: int, version: int | None = None, *, to_change: bool = True
@@ -93,6 +99,15 @@ class Service(Protocol):
 
     @property
     def kinds(self) -> KindRegistry: ...
+
+    @property
+    def readiness(self) -> Readiness:
+        """The checks behind /readyz."""
+        ...
+
+    def metrics_snapshot(self) -> Snapshot:
+        """What the views say now, for the metrics' gauges."""
+        ...
 
     @property
     def closing(self) -> threading.Event:

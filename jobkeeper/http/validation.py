@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from typing import TypeVar
+from types import UnionType
+from typing import TypeVar, Union, get_args, get_origin
 
 import falcon
 import orjson
@@ -46,24 +47,34 @@ def read_query(
     req: falcon.Request,
     model: type[M],
     *,
-    repeatable: Collection[str] = (),
+    repeatable: Collection[str] | None = None,
     error: ErrorClass = falcon.HTTPBadRequest,
 ) -> M:
     """The request's query string, validated against `model`; the parameters `repeatable`
-    may be given several times (they are read as lists), the others once. `error` is the
-    answer to a query that does not validate (400 unless the operation says otherwise)."""
+    (by default, the model's list fields) may be given several times (they are read as
+    lists), the others once. `error` is the answer to a query that does not validate (400
+    unless the operation says otherwise)."""
+    lists = list_fields(model) if repeatable is None else repeatable
     repeated = sorted(
-        name
-        for name, value in req.params.items()
-        if isinstance(value, list) and name not in repeatable
+        name for name, value in req.params.items() if isinstance(value, list) and name not in lists
     )
     if repeated:
         raise error(title="Invalid query", description=f"{repeated[0]}: give this parameter once")
     data: dict[str, object] = dict(req.params)
-    for name in repeatable:
+    for name in lists:
         if isinstance(data.get(name), str):
             data[name] = [data[name]]
     return validated(model, data, "Invalid query", error)
+
+
+def list_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The query parameters of `model` that may be given several times (its list fields)."""
+    return frozenset(
+        name
+        for name, field in model.model_fields.items()
+        if get_origin(field.annotation) in (list, UnionType, Union)
+        and any(get_origin(arg) is list for arg in (field.annotation, *get_args(field.annotation)))
+    )
 
 
 def describe(error: ValidationError) -> str:

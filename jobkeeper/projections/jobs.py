@@ -8,6 +8,7 @@ row stores. The jobs of the last batches stay in the store's memo, as the rows t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -53,6 +54,7 @@ def create_statements(t: dict[str, str]) -> list[str]:
         "WHERE worker IS NOT NULL",
         f"CREATE INDEX IF NOT EXISTS view_jobs_waiting ON {t['jobs']} "
         f"(status, ({WAITING_SINCE}), id)",
+        f"CREATE INDEX IF NOT EXISTS view_jobs_kind ON {t['jobs']} (kind, id)",
         # Views written before the running view's phase had its name (one indexed read after).
         f"UPDATE {t['jobs']} SET phase = 'running' WHERE phase = 'active'",
     ]
@@ -187,25 +189,36 @@ def select(
     db: Database,
     columns: Sequence[str],
     *,
-    status: str | None = None,
+    status: str | Sequence[str] | None = None,
     owner: str | None = None,
+    kind: str | None = None,
     phase: str | None = None,
     worker: str | None = None,
+    text: str | None = None,
     before: int | None = None,
     limit: int = 50,
 ) -> list[tuple[Any, ...]]:
     """Like `find`, but only `columns` (each row a tuple in their order), as stored: JSON
-    columns as JSON text, times as ISO text; `worker` picks the jobs a worker runs."""
+    columns as JSON text, times as ISO text; `status` may name several, `worker` picks the
+    jobs a worker runs, `text` the jobs whose name holds it (in any case)."""
     unknown = set(columns) - set(COLUMNS)
     if unknown:
         raise ValueError(f"the jobs view has no columns {sorted(unknown)}")
     where: list[str] = []
     params: list[object] = []
-    filters = (("status", status), ("owner", owner), ("phase", phase), ("worker", worker))
+    if isinstance(status, str):
+        status = (status,)
+    if status is not None:
+        where.append(f"status IN ({', '.join('?' * len(status))})")
+        params.extend(status)
+    filters = (("owner", owner), ("kind", kind), ("phase", phase), ("worker", worker))
     for column, value in filters:
         if value is not None:
             where.append(f"{column} = ?")
             params.append(value)
+    if text is not None:
+        where.append("LOWER(name) LIKE ? ESCAPE '!'")
+        params.append("%" + re.sub(r"([!%_])", r"!\1", text.lower()) + "%")
     if before is not None:
         where.append("id < ?")
         params.append(before)
@@ -223,7 +236,7 @@ def select_one(db: Database, columns: Sequence[str], job_id: int) -> tuple[Any, 
     return rows[0] if rows else None
 
 
-def waiting(db: Database, since: str, limit: int) -> list[int]:
+def longest_waiting(db: Database, since: str, limit: int) -> list[int]:
     """Queued jobs due since before `since` (ISO text), the longest waiting first; an index
     orders the jobs by status and that time, so this reads only the rows it returns."""
     rows = db.values(
@@ -237,6 +250,32 @@ def waiting(db: Database, since: str, limit: int) -> list[int]:
 def run_by(db: Database, worker: str) -> list[int]:
     """The jobs the view shows run by `worker` (an index holds only jobs with a worker)."""
     return [row[0] for row in db.values("SELECT id FROM {jobs} WHERE worker = ?", (worker,))]
+
+
+def counts(db: Database) -> list[tuple[str, str, int]]:
+    """How many jobs there are of each status and kind."""
+    rows = db.all("SELECT status, kind, COUNT(*) AS n FROM {jobs} GROUP BY status, kind")
+    return [(row["status"], row["kind"], int(row["n"])) for row in rows]
+
+
+def waiting(db: Database, now: str) -> int:
+    """How many queued jobs are due (`not_before` passed, as ISO text in UTC) at `now`."""
+    row = db.one(
+        "SELECT COUNT(*) AS n FROM {jobs} "
+        "WHERE status = ? AND (not_before IS NULL OR not_before <= ?)",
+        ("queued", now),
+    )
+    return int(row["n"]) if row else 0
+
+
+def running_by_worker(db: Database) -> list[tuple[str, int]]:
+    """How many jobs each worker runs, as the view last saw it."""
+    rows = db.all(
+        "SELECT worker, COUNT(*) AS n FROM {jobs} WHERE status = ? AND worker IS NOT NULL "
+        "GROUP BY worker",
+        ("running",),
+    )
+    return [(row["worker"], int(row["n"])) for row in rows]
 
 
 def active_workers(db: Database) -> set[str]:

@@ -7,7 +7,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
@@ -98,6 +98,7 @@ class Projector:
         self.app, self.projection = app, projection
         self.lock, self.standby_interval = lock, standby_interval
         self._holding = lock is None
+        self._on_batch: Callable[[int], None] | None = None  # a rebuild's progress
         self._checked_at = 0.0
         self.batch_size, self.poll_interval, self.settle = batch_size, poll_interval, settle
         self._reader = ViewEventReader(app.mapper)
@@ -152,6 +153,8 @@ class Projector:
         with self._advanced:
             self._position = last
             self._advanced.notify_all()
+        if self._on_batch is not None:
+            self._on_batch(last)
         return len(batch)
 
     def _apply_read_ahead(self, first: Sequence[Notification]) -> int:
@@ -201,12 +204,17 @@ class Projector:
             done.set()
             reader.join(READ_AHEAD_TIMEOUT)
 
-    def rebuild(self) -> int:
-        """Empty the views and replay the whole event log into them."""
+    def rebuild(self, on_batch: Callable[[int], None] | None = None) -> int:
+        """Empty the views and replay the whole event log into them; returns how many events
+        were applied. `on_batch` hears the new position after each batch."""
         with self._applying:
             self.projection.view.drop(self.app.name)
             self._position = 0
-        return self.catch_up()
+        self._on_batch = on_batch
+        try:
+            return self.catch_up()
+        finally:
+            self._on_batch = None
 
     def _apply_next_batch(self) -> int:
         with self._applying:

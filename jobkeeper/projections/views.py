@@ -39,15 +39,36 @@ class Views:
         with self.store.reading() as db:
             return jobs.select(db, columns, **filters)
 
+    def job_counts(self) -> list[tuple[str, str, int]]:
+        """How many jobs there are of each status and kind."""
+        with self.store.reading() as db:
+            return jobs.counts(db)
+
+    def waiting_jobs(self, now: str) -> int:
+        """Queued jobs due at `now` (ISO text, UTC)."""
+        with self.store.reading() as db:
+            return jobs.waiting(db, now)
+
+    def running_by_worker(self) -> list[tuple[str, int]]:
+        """How many jobs each worker runs."""
+        with self.store.reading() as db:
+            return jobs.running_by_worker(db)
+
+    def live_workers(self, seen_since: float) -> int:
+        """Workers whose heartbeat (a Unix time) is later than `seen_since`."""
+        with self.store.reading() as db:
+            row = db.one("SELECT COUNT(*) AS n FROM {workers} WHERE seen_at > ?", (seen_since,))
+        return int(row["n"]) if row else 0
+
     def active_workers(self) -> set[str]:
         """The workers that some live job belongs to."""
         with self.store.reading() as db:
             return jobs.active_workers(db)
 
-    def waiting_jobs(self, since: str, limit: int) -> list[int]:
+    def longest_waiting(self, since: str, limit: int) -> list[int]:
         """Queued jobs due since before `since` (ISO text), the longest waiting first."""
         with self.store.reading() as db:
-            return jobs.waiting(db, since, limit)
+            return jobs.longest_waiting(db, since, limit)
 
     def jobs_run_by(self, worker: str) -> list[int]:
         """The jobs the view shows run by `worker`."""

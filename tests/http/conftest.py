@@ -24,7 +24,9 @@ from jobkeeper.settings import Settings
 from tests.conftest import SCALED_MARKS, backend_settings
 from tests.http.fake import FakeService
 
-PUBLIC_ROUTES = frozenset({"/healthz", "/openapi.json", "/docs", "/docs/assets/{asset}"})
+PUBLIC_ROUTES = frozenset(
+    {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/assets/{asset}"}
+)
 """The routes that answer without a token: exactly these (the routes' `public` flags say so)."""
 MAX_BODY = 4096
 SHORT = {"kind": "sleep", "params": {"seconds": 0.3, "step": 0.1}}

@@ -27,6 +27,8 @@ from jobkeeper.application.history import (
     history_page,
     history_stream,
 )
+from jobkeeper.application.idempotency import Keyed
+from jobkeeper.application.readiness import Readiness
 from jobkeeper.domain.errors import (
     InvalidJobError,
     JobNotFoundError,
@@ -40,6 +42,7 @@ from jobkeeper.domain.tokens import parse as parse_token
 from jobkeeper.domain.user import User, check_name
 from jobkeeper.http.port import Jobs
 from jobkeeper.kinds.registry import KindRegistry, default_registry
+from jobkeeper.observability.metrics import Snapshot
 from jobkeeper.projections.store import Row
 from jobkeeper.projections.views import Views
 
@@ -142,11 +145,12 @@ class FakeJobs:
         name: str | None = None,
         not_before: datetime | None = None,
         deadline: datetime | None = None,
+        keyed: Keyed | None = None,
     ) -> Outcome:
         """A new queued job under the next number, its params checked by the real kinds."""
         self._called(
             "submit", kind=kind, params=params, owner=owner, by=by, name=name,
-            not_before=not_before, deadline=deadline,
+            not_before=not_before, deadline=deadline, keyed=keyed,
         )  # fmt: skip
         if owner not in self.users:
             raise InvalidJobError(f"owner {owner!r} is not a user; create the user first")
@@ -159,9 +163,9 @@ class FakeJobs:
         self.jobs[number] = []
         return Outcome(job, True, self._keep(job, self.jobs[number]))
 
-    def command(self, name: str, job_id: int, by: str) -> Outcome:
+    def command(self, name: str, job_id: int, by: str, keyed: Keyed | None = None) -> Outcome:
         """The user command `name` (stop, resume, cancel or restart) on the job."""
-        self._called("command", name=name, job_id=job_id, by=by)
+        self._called("command", name=name, job_id=job_id, by=by, keyed=keyed)
         events = self._events(job_id)
         job = _project(events, job_id)
         USER_COMMANDS[name](job, by, _now())
@@ -365,6 +369,7 @@ class FakeService:
     app: FakeJobs
     views: FakeViews
     closing: threading.Event
+    readiness: Readiness
     tokens: dict[str, str]
     """Each user's first token, by name."""
 
@@ -372,11 +377,23 @@ class FakeService:
         self.kinds = kinds or default_registry()
         self.reset()
 
+    def metrics_snapshot(self) -> Snapshot:
+        """What the views would say: every job of the fake, by status and kind."""
+        counts: dict[tuple[str, str], int] = {}
+        for number, events in self.app.jobs.items():
+            if events:
+                job = _project(events, number)
+                key = (job.status.value, job.kind)
+                counts[key] = counts.get(key, 0) + 1
+        jobs = [(status, kind, n) for (status, kind), n in sorted(counts.items())]
+        return Snapshot(jobs, 0, 0, [], 0, 0.0)
+
     def reset(self) -> None:
         """Forget every job, user, token, call and failure; only admin and its token again."""
         self.app = FakeJobs(self.kinds)
         self.views = FakeViews()
         self.closing = threading.Event()
+        self.readiness = Readiness({"event store": lambda: None, "views": lambda: None})
         self.tokens = {}
         self.add_user("admin", role="admin")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from jobkeeper.domain.lifecycle import COMMANDS
 from jobkeeper.http.consistency import CHANGED_HEADER, POSITION_HEADER
+from jobkeeper.http.idempotency import HEADERS as IDEMPOTENCY_HEADERS
+from jobkeeper.http.idempotency import REPLAYED_HEADER
 from jobkeeper.http.routing import API_V1, Operation, Reply, Route, create, errors, get
 from jobkeeper.http.v1.commands import JobCommand
 from jobkeeper.http.v1.history import NDJSON, JobHistory, JobHistoryDownload
@@ -13,7 +15,6 @@ from jobkeeper.http.v1.logs import JobLogs, LogCollection
 from jobkeeper.http.v1.models import (
     HistoryQuery,
     JobListQuery,
-    JobPageQuery,
     JobSubmission,
     JobVersionQuery,
     LogQuery,
@@ -46,6 +47,7 @@ USER = f"{API}/users/{{name}}"
 COMMANDED = {
     CHANGED_HEADER: "false when the command was already in effect (nothing recorded)",
     POSITION_HEADER: "pass as `position` to lists",
+    REPLAYED_HEADER: "true when this is the answer recorded for the Idempotency-Key",
 }
 SUMMARIES = {
     "stop": "Stop the job (pause, keeping its progress)",
@@ -61,7 +63,14 @@ def job_command(name: str) -> Route:
     return Route(
         f"{JOB}/{name}",
         lambda w: JobCommand(w.service, name),
-        (Operation("POST", SUMMARIES[name], replies | errors(403, 404, 409)),),
+        (
+            Operation(
+                "POST",
+                SUMMARIES[name],
+                replies | errors(400, 403, 404, 409, 422),
+                headers=IDEMPOTENCY_HEADERS,
+            ),
+        ),
         "jobs",
     )
 
@@ -72,7 +81,14 @@ JOB_ROUTES = [
         lambda w: JobCollection(w.service, w.max_body),
         (
             get("List jobs, newest first", JobPage, 400, query=JobListQuery),
-            create("Submit a job", JobSubmission, JobOut),
+            create(
+                "Submit a job",
+                JobSubmission,
+                JobOut,
+                headers=IDEMPOTENCY_HEADERS,
+                more_errors=(422,),
+                reply_headers={REPLAYED_HEADER: COMMANDED[REPLAYED_HEADER]},
+            ),
         ),
         "jobs",
     ),
@@ -84,7 +100,7 @@ JOB_ROUTES = [
                 "Running jobs (queued, running, stopping, cancelling)",
                 JobPage,
                 400,
-                query=JobPageQuery,
+                query=JobListQuery,
             ),
         ),
         "jobs",
@@ -92,7 +108,7 @@ JOB_ROUTES = [
     Route(
         f"{API}/jobs/finished",
         lambda w: JobPhaseCollection(w.service, "finished"),
-        (get("Finished jobs (succeeded, failed, cancelled)", JobPage, 400, query=JobPageQuery),),
+        (get("Finished jobs (succeeded, failed, cancelled)", JobPage, 400, query=JobListQuery),),
         "jobs",
     ),
     Route(
