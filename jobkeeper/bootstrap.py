@@ -38,6 +38,7 @@ from jobkeeper.projections.store import SideTable, open_view_store
 from jobkeeper.projections.views import Views
 from jobkeeper.settings import ADMIN_TOKEN_FILE, Settings
 from jobkeeper.stores.feeds import Feed, TopicFeed, WakeFeed
+from jobkeeper.stores.locks import process_lock
 from jobkeeper.stores.postgres import (
     DatabaseUnreachableError,
     bound_pool_waits,
@@ -78,6 +79,7 @@ class Runtime:
                 settings.store_env(),
                 dispatcher=self.jobs,
                 validate_params=self.kinds.validate,
+                snapshot_interval=settings.snapshot_interval,
                 counter=RequestCounts(kind.name for kind in self.kinds),
             )
             self.view_store = open_view_store(
@@ -88,7 +90,8 @@ class Runtime:
         self.feeds: list[Feed] = []
         self.projector: Projector | None = None
         if run_views:
-            self.projector = Projector(self.app, ViewProjection(self.view_store))
+            lock = process_lock(settings.views_env(), "projector")
+            self.projector = Projector(self.app, ViewProjection(self.view_store), lock=lock)
             self.app.add_listener(self.projector.wake)
             self.feeds.append(WakeFeed(self.app, self.projector.wake))
         waiter = self.projector.wait if self.projector else None
@@ -272,7 +275,11 @@ def open_app(settings: Settings) -> JobKeeper:
     if not settings.database_url:
         settings.data.mkdir(parents=True, exist_ok=True)
     with setup_lock(settings.store_env()):
-        app = JobKeeper(settings.store_env(), dispatcher=Undispatched())
+        app = JobKeeper(
+            settings.store_env(),
+            dispatcher=Undispatched(),
+            snapshot_interval=settings.snapshot_interval,
+        )
     bound_pool_waits(app.recorder, settings.store_env())
     return app
 

@@ -71,7 +71,11 @@ ParamsValidator = Callable[[str, dict[str, Any]], dict[str, Any]]
 Listener = Callable[[list[Recording[str]]], None]
 JobCommand = Callable[[Job, datetime], Any]
 
+log = logging.getLogger(__name__)
+
 ADMIN = "admin"
+SNAPSHOT_INTERVAL = 25
+"""Events between snapshots of a job: a load replays fewer than this many events."""
 COMMAND_RETRIES = 20
 NUMBER_RETRIES = 200
 
@@ -116,8 +120,12 @@ class JobKeeper(Application[str]):
         dispatcher: Dispatcher,
         validate_params: ParamsValidator | None = None,
         clock: Clock | None = None,
+        snapshot_interval: int = SNAPSHOT_INTERVAL,
         counter: Counter | None = None,
     ) -> None:
+        self.snapshot_interval = max(0, snapshot_interval)
+        if self.snapshot_interval:
+            env = {**(env or {}), "IS_SNAPSHOTTING_ENABLED": "y"}
         super().__init__(env)
         self.counter: Counter = counter or Uncounted()
         self.dispatcher = dispatcher
@@ -150,6 +158,27 @@ class JobKeeper(Application[str]):
         self._take_snapshots(processing_event)
         self._notify(recordings)
         return recordings
+
+    def _take_snapshots(self, processing_event: ProcessingEvent[str]) -> None:
+        """Snapshot every job whose new events reached a multiple of the snapshot interval,
+        as it now is in hand (the library would replay it from the store to the boundary).
+
+        A snapshot is a shortcut: one that cannot be recorded costs only a longer load later,
+        so its failure never fails the save that has already been recorded.
+        """
+        interval = self.snapshot_interval
+        if self.snapshots is None or not interval:
+            return
+        first: dict[str, int] = {}
+        for event in processing_event.events:
+            first.setdefault(event.originator_id, event.originator_version)
+        for aggregate_id, start in first.items():
+            job = processing_event.aggregates.get(aggregate_id)
+            if isinstance(job, Job) and job.version // interval > (start - 1) // interval:
+                try:
+                    self.snapshots.put([Job.Snapshot.take(job)])
+                except Exception:
+                    log.warning("no snapshot of %s at %d", aggregate_id, job.version, exc_info=True)
 
     def add_listener(self, listener: Listener) -> None:
         """Call `listener` with the recordings of every save made by this process."""
@@ -415,6 +444,11 @@ class JobKeeper(Application[str]):
             raise JobNotFoundError(job_id) from None
         assert isinstance(job, Job)
         return job
+
+    def latest_version(self, job_id: int) -> int | None:
+        """The version of the job's newest event (None: no such job), one indexed read."""
+        newest = self.recorder.select_events(job_aggregate_id(job_id), desc=True, limit=1)
+        return newest[0].originator_version if newest else None
 
     def check_job_exists(self, job_id: int) -> None:
         """Raise JobNotFoundError unless job `job_id` was ever submitted (one indexed read)."""

@@ -17,6 +17,7 @@ import orjson
 
 from jobkeeper.domain.job import Job
 from jobkeeper.domain.lifecycle import Status, phase
+from jobkeeper.projections import logs
 from jobkeeper.projections.store import Database, Row
 
 tables = ("jobs",)
@@ -28,6 +29,9 @@ COLUMNS = (
 )  # fmt: skip
 JSON_COLUMNS = frozenset({"params", "checkpoint", "result"})
 REAL_COLUMNS = frozenset({"progress"})
+WAITING_SINCE = "CASE WHEN not_before > updated_at THEN not_before ELSE updated_at END"
+"""Since when a queued job has been due: its last change, or its not_before if later (ISO
+text in UTC on both sides, so the text compares as the times do)."""
 TIME_COLUMNS = frozenset(
     {"created_at", "started_at", "finished_at", "not_before", "deadline", "updated_at"}
 )
@@ -45,6 +49,11 @@ def create_statements(t: dict[str, str]) -> list[str]:
         f"CREATE INDEX IF NOT EXISTS view_jobs_status ON {t['jobs']} (status, id)",
         f"CREATE INDEX IF NOT EXISTS view_jobs_phase ON {t['jobs']} (phase, id)",
         f"CREATE INDEX IF NOT EXISTS view_jobs_owner ON {t['jobs']} (owner, id)",
+        # What the liveness sweep asks, so it reads only the rows it acts on.
+        f"CREATE INDEX IF NOT EXISTS view_jobs_worker ON {t['jobs']} (worker, id) "
+        "WHERE worker IS NOT NULL",
+        f"CREATE INDEX IF NOT EXISTS view_jobs_waiting ON {t['jobs']} "
+        f"(status, ({WAITING_SINCE}), id)",
         f"CREATE INDEX IF NOT EXISTS view_jobs_kind ON {t['jobs']} (kind, id)",
         # Views written before the running view's phase had its name (one indexed read after).
         f"UPDATE {t['jobs']} SET phase = 'running' WHERE phase = 'active'",
@@ -52,10 +61,13 @@ def create_statements(t: dict[str, str]) -> list[str]:
 
 
 def apply(db: Database, events: Sequence[tuple[int, Any]]) -> None:
-    """Bring the touched rows up to date with `events`, one upsert per job."""
+    """Bring the touched rows up to date with `events`, one upsert per job; and insert the
+    log lines they carry, numbered by the job's line count as each event leaves it (so the
+    logs view needs no pass of its own over the batch)."""
     memo = db.memo("jobs")
     touched: dict[str, Job] = {}
-    for _, event in events:
+    lines: list[tuple[Any, ...]] = []
+    for notification_id, event in events:
         if not isinstance(event, Job.Event):
             continue
         key, version = event.originator_id, event.originator_version
@@ -74,13 +86,17 @@ def apply(db: Database, events: Sequence[tuple[int, Any]]) -> None:
             event.apply(job)
         job.version, job.modified_on = version, event.timestamp
         touched[key] = job
+        carried = getattr(event, "lines", None)
+        if carried:
+            logs.add_rows(lines, notification_id, job.number, job.log_count, carried)
     for key, job in touched.items():
         memo.put(key, job)
-    db.executemany(UPSERT, [_to_row(job) for job in touched.values()])
+    db.insert_rows(UPSERT_HEAD, [_to_row(job) for job in touched.values()], UPSERT_TAIL)
+    logs.insert(db, lines)
 
 
-UPSERT = (
-    f"INSERT INTO {{jobs}} AS j ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
+UPSERT_HEAD = f"INSERT INTO {{jobs}} AS j ({', '.join(COLUMNS)})"
+UPSERT_TAIL = (
     f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in COLUMNS[1:])} "
     "WHERE j.version < excluded.version"
 )
@@ -209,6 +225,31 @@ def select(
     clause = f"WHERE {' AND '.join(where)} " if where else ""
     query = f"SELECT {', '.join(columns)} FROM {{jobs}} {clause}ORDER BY id DESC LIMIT ?"
     return db.values_at_once(query, (*params, limit), columns, REAL_COLUMNS, newest_first=True)
+
+
+def select_one(db: Database, columns: Sequence[str], job_id: int) -> tuple[Any, ...] | None:
+    """Job `job_id`'s row as `select` gives rows (its `columns`, as stored), or None."""
+    unknown = set(columns) - set(COLUMNS)
+    if unknown:
+        raise ValueError(f"the jobs view has no columns {sorted(unknown)}")
+    rows = db.values(f"SELECT {', '.join(columns)} FROM {{jobs}} WHERE id = ?", (job_id,))
+    return rows[0] if rows else None
+
+
+def longest_waiting(db: Database, since: str, limit: int) -> list[int]:
+    """Queued jobs due since before `since` (ISO text), the longest waiting first; an index
+    orders the jobs by status and that time, so this reads only the rows it returns."""
+    rows = db.values(
+        f"SELECT id FROM {{jobs}} WHERE status = ? AND ({WAITING_SINCE}) < ? "
+        f"ORDER BY ({WAITING_SINCE}), id LIMIT ?",
+        (Status.QUEUED.value, since, limit),
+    )
+    return [row[0] for row in rows]
+
+
+def run_by(db: Database, worker: str) -> list[int]:
+    """The jobs the view shows run by `worker` (an index holds only jobs with a worker)."""
+    return [row[0] for row in db.values("SELECT id FROM {jobs} WHERE worker = ?", (worker,))]
 
 
 def counts(db: Database) -> list[tuple[str, str, int]]:

@@ -65,6 +65,21 @@ class Views:
         with self.store.reading() as db:
             return jobs.active_workers(db)
 
+    def longest_waiting(self, since: str, limit: int) -> list[int]:
+        """Queued jobs due since before `since` (ISO text), the longest waiting first."""
+        with self.store.reading() as db:
+            return jobs.longest_waiting(db, since, limit)
+
+    def jobs_run_by(self, worker: str) -> list[int]:
+        """The jobs the view shows run by `worker`."""
+        with self.store.reading() as db:
+            return jobs.run_by(db, worker)
+
+    def stored_job(self, columns: Sequence[str], job_id: int) -> tuple[Any, ...] | None:
+        """One job's row as stored, a tuple of `columns` (see `jobs.select_one`)."""
+        with self.store.reading() as db:
+            return jobs.select_one(db, columns, job_id)
+
     def job(self, job_id: int) -> dict[str, Any] | None:
         """One job's row."""
         with self.store.reading() as db:
