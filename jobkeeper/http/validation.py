@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from types import UnionType
+from typing import TypeVar, Union, get_args, get_origin
 
 import falcon
 import orjson
@@ -42,12 +43,25 @@ def read_json(req: falcon.Request, model: type[M], max_body: int, optional: bool
 
 def read_query(req: falcon.Request, model: type[M]) -> M:
     """The request's query string, validated against `model`."""
-    repeated = sorted(name for name, value in req.params.items() if isinstance(value, list))
+    lists = repeatable(model)
+    repeated = sorted(
+        name for name, value in req.params.items() if isinstance(value, list) and name not in lists
+    )
     if repeated:
         raise falcon.HTTPBadRequest(
             title="Invalid query", description=f"{repeated[0]}: give this parameter once"
         )
     return validated(model, dict(req.params), "Invalid query")
+
+
+def repeatable(model: type[BaseModel]) -> frozenset[str]:
+    """The query parameters of `model` that may be given several times (its list fields)."""
+    return frozenset(
+        name
+        for name, field in model.model_fields.items()
+        if get_origin(field.annotation) in (list, UnionType, Union)
+        and any(get_origin(arg) is list for arg in (field.annotation, *get_args(field.annotation)))
+    )
 
 
 def describe(error: ValidationError) -> str:

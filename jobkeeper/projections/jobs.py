@@ -8,6 +8,7 @@ row stores. The jobs of the last batches stay in the store's memo, as the rows t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -44,6 +45,7 @@ def create_statements(t: dict[str, str]) -> list[str]:
         f"CREATE INDEX IF NOT EXISTS view_jobs_status ON {t['jobs']} (status, id)",
         f"CREATE INDEX IF NOT EXISTS view_jobs_phase ON {t['jobs']} (phase, id)",
         f"CREATE INDEX IF NOT EXISTS view_jobs_owner ON {t['jobs']} (owner, id)",
+        f"CREATE INDEX IF NOT EXISTS view_jobs_kind ON {t['jobs']} (kind, id)",
         # Views written before the running view's phase had its name (one indexed read after).
         f"UPDATE {t['jobs']} SET phase = 'running' WHERE phase = 'active'",
     ]
@@ -171,25 +173,36 @@ def select(
     db: Database,
     columns: Sequence[str],
     *,
-    status: str | None = None,
+    status: str | Sequence[str] | None = None,
     owner: str | None = None,
+    kind: str | None = None,
     phase: str | None = None,
     worker: str | None = None,
+    text: str | None = None,
     before: int | None = None,
     limit: int = 50,
 ) -> list[tuple[Any, ...]]:
     """Like `find`, but only `columns` (each row a tuple in their order), as stored: JSON
-    columns as JSON text, times as ISO text; `worker` picks the jobs a worker runs."""
+    columns as JSON text, times as ISO text; `status` may name several, `worker` picks the
+    jobs a worker runs, `text` the jobs whose name holds it (in any case)."""
     unknown = set(columns) - set(COLUMNS)
     if unknown:
         raise ValueError(f"the jobs view has no columns {sorted(unknown)}")
     where: list[str] = []
     params: list[object] = []
-    filters = (("status", status), ("owner", owner), ("phase", phase), ("worker", worker))
+    if isinstance(status, str):
+        status = (status,)
+    if status is not None:
+        where.append(f"status IN ({', '.join('?' * len(status))})")
+        params.extend(status)
+    filters = (("owner", owner), ("kind", kind), ("phase", phase), ("worker", worker))
     for column, value in filters:
         if value is not None:
             where.append(f"{column} = ?")
             params.append(value)
+    if text is not None:
+        where.append("LOWER(name) LIKE ? ESCAPE '!'")
+        params.append("%" + re.sub(r"([!%_])", r"!\1", text.lower()) + "%")
     if before is not None:
         where.append("id < ?")
         params.append(before)

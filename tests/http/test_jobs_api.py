@@ -204,6 +204,42 @@ def test_list_filters_by_status_and_rejects_unknown_statuses(api: Api, user: str
     assert "status" in bad.json["description"] and "queued" in bad.json["description"]
 
 
+def test_list_filters_by_several_statuses_kind_and_text_in_the_name(api: Api, user: str) -> None:
+    def submit(name: str, kind: str = "sleep") -> int:
+        params = {"seconds": 0.05} if kind == "sleep" else {"limit": 10}
+        return int(
+            api.submit(kind=kind, name=name, params=params, owner=user, not_before=later(hours=1))[
+                "id"
+            ]
+        )
+
+    nightly = submit("Nightly 100%_export")
+    weekly = submit("weekly export")
+    primes = submit("primes nightly", kind="primes")
+    api.client.simulate_post(f"/api/v1/jobs/{weekly}/cancel")
+    stop = api.client.simulate_post(f"/api/v1/jobs/{primes}/stop")
+    position = stop.headers["JobKeeper-Position"]
+
+    def ids(path: str = "/api/v1/jobs", **params: str | list[str]) -> list[int]:
+        query = {"owner": user, "position": position, **params}
+        page = api.client.simulate_get(path, params=query)
+        assert page.status_code == 200, page.json
+        return [j["id"] for j in page.json["items"]]
+
+    assert ids(status=["queued", "stopped"]) == [primes, nightly]
+    assert ids(status="queued,cancelled") == [weekly, nightly]
+    assert ids(kind="primes") == [primes]
+    assert ids(q="NIGHTLY") == [primes, nightly]
+    assert ids(q="100%_") == [nightly]  # LIKE's wildcards are plain text
+    assert ids(q="%") == [nightly]
+    assert ids(q="export", status="cancelled") == [weekly]
+    assert ids("/api/v1/jobs/finished", q="export") == [weekly]
+    assert ids("/api/v1/jobs/running", kind="sleep") == [nightly]  # queued is live
+    assert ids(kind="nothing-like-it") == []
+    for job_id in (nightly, primes):
+        api.client.simulate_post(f"/api/v1/jobs/{job_id}/cancel")
+
+
 def test_cursor_pages_through_every_job_once(api: Api, user: str) -> None:
     ids = [api.submit(**api.SHORT, owner=user, not_before=later(hours=1))["id"] for _ in range(5)]
     position = api.runtime.app.position()
@@ -228,7 +264,8 @@ def test_cursor_pages_through_every_job_once(api: Api, user: str) -> None:
         {"limit": "0"}, {"limit": "1001"}, {"limit": "ten"}, {"limit": ""},
         {"limit": "9" * 5000}, {"cursor": "not-a-cursor"}, {"cursor": "eyJiZWZvcmUiOiAieCJ9"},
         {"cursor": "W10"}, {"cursor": "ünïcødé"}, {"cursor": "=="}, {"position": "-1"},
-        {"position": "x"}, {"status": "QUEUED"},
+        {"position": "x"}, {"status": "QUEUED"}, {"status": "queued,"}, {"q": ""},
+        {"q": "x" * 201}, {"kind": "k" * 101},
     ],
 )  # fmt: skip
 def test_bad_list_parameters_answer_400(api: Api, params: dict[str, str]) -> None:

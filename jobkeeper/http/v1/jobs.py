@@ -11,7 +11,6 @@ from jobkeeper.http.port import Service
 from jobkeeper.http.routing import API_V1
 from jobkeeper.http.v1.models import (
     JobListQuery,
-    JobPageQuery,
     JobSubmission,
     JobVersionQuery,
 )
@@ -29,10 +28,8 @@ class JobCollection:
         self.service, self.max_body = service, max_body
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        """A page of jobs, filtered by status and owner."""
-        query = read_query(req, JobListQuery)
-        status = query.status.value if query.status is not None else None
-        resp.media = job_page(self.service, query, status=status, owner=query.owner)
+        """A page of jobs, filtered by status, owner, kind and text in the name."""
+        resp.media = job_page(self.service, read_query(req, JobListQuery))
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Submit a job; it belongs to `owner`, or to the caller."""
@@ -61,16 +58,25 @@ class JobPhaseCollection:
         self.service, self.phase = service, phase
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        """A page of the phase's jobs."""
-        query = read_query(req, JobPageQuery)
-        resp.media = job_page(self.service, query, phase=self.phase)
+        """A page of the phase's jobs, with the same filters as GET /jobs."""
+        resp.media = job_page(self.service, read_query(req, JobListQuery), phase=self.phase)
 
 
-def job_page(service: Service, query: JobPageQuery, **filters: str | None) -> dict[str, object]:
+def job_page(service: Service, query: JobListQuery, phase: str | None = None) -> dict[str, object]:
     """One page of jobs from the jobs view, with the cursor of the next page."""
     before = decode_cursor(query.cursor)
     await_position(service, query.position)
-    rows = service.views.stored_jobs(JOB_FIELDS, **filters, before=before, limit=query.limit + 1)
+    statuses = None if query.status is None else sorted({s.value for s in query.status})
+    rows = service.views.stored_jobs(
+        JOB_FIELDS,
+        status=statuses,
+        owner=query.owner,
+        kind=query.kind,
+        text=query.q,
+        phase=phase,
+        before=before,
+        limit=query.limit + 1,
+    )
     page, more = split_page(rows, query.limit)
     return {
         "items": [job_from_stored(row) for row in page],

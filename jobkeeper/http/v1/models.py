@@ -65,11 +65,30 @@ class JobPageQuery(Query):
     position: Position = None
 
 
+def _one_or_more(value: object) -> object:
+    """`status=a&status=b` and `status=a,b` alike: a list of the values given."""
+    values = value if isinstance(value, list) else [value]
+    return [part for v in values for part in (v.split(",") if isinstance(v, str) else [v])]
+
+
 class JobListQuery(JobPageQuery):
     """GET /jobs."""
 
-    status: Status | None = None
-    owner: str | None = Field(None, max_length=200)
+    status: Annotated[
+        list[Status] | None,
+        BeforeValidator(_one_or_more),
+        Field(
+            None,
+            min_length=1,
+            max_length=len(Status),
+            description="one or more statuses: status=a&status=b or status=a,b",
+        ),
+    ] = None
+    owner: str | None = Field(None, max_length=200, description="the owner's name")
+    kind: str | None = Field(None, max_length=100, description="the job kind")
+    q: str | None = Field(
+        None, min_length=1, max_length=200, description="text in the job's name (any case)"
+    )
 
 
 class JobVersionQuery(Query):

@@ -12,7 +12,6 @@ from jobkeeper.http.v1.kinds import KindCollection
 from jobkeeper.http.v1.logs import JobLogs, LogCollection
 from jobkeeper.http.v1.models import (
     JobListQuery,
-    JobPageQuery,
     JobSubmission,
     JobVersionQuery,
     LogQuery,
@@ -83,7 +82,7 @@ JOB_ROUTES = [
                 "Running jobs (queued, running, stopping, cancelling)",
                 JobPage,
                 400,
-                query=JobPageQuery,
+                query=JobListQuery,
             ),
         ),
         "jobs",
@@ -91,7 +90,7 @@ JOB_ROUTES = [
     Route(
         f"{API}/jobs/finished",
         lambda w: JobPhaseCollection(w.service, "finished"),
-        (get("Finished jobs (succeeded, failed, cancelled)", JobPage, 400, query=JobPageQuery),),
+        (get("Finished jobs (succeeded, failed, cancelled)", JobPage, 400, query=JobListQuery),),
         "jobs",
     ),
     Route(
