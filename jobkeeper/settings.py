@@ -39,6 +39,7 @@ class Settings:
     rate_commands: str = "60/minute"  # each user's budget of commands (or "off")
     rate_reads: str = "1200/minute"  # each user's budget of reads (or "off")
     redis_url: str = ""  # rate-limit counters shared in Redis; empty: in this process's memory
+    max_streams_per_user: int = 20  # event streams one user may hold open at once (per process)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -58,7 +59,7 @@ class Settings:
 
     def check(self) -> None:
         """Raise SettingsError on values that cannot work."""
-        for name in ("port", "threads", "max_running", "max_body"):
+        for name in ("port", "threads", "max_running", "max_body", "max_streams_per_user"):
             if int(getattr(self, name)) < (0 if name == "port" else 1):
                 raise SettingsError(f"JOBKEEPER_{name.upper()} must be a positive number")
         for name in ("checkpoint_interval", "poll_interval", "worker_timeout"):
@@ -102,8 +103,9 @@ class Settings:
 
     @property
     def _pool_size(self) -> int:
-        """SQLite connections kept open: one per request thread, and some for the rest."""
-        return self.threads + 8
+        """SQLite connections kept open: one per request thread, and some for the rest (the
+        event streams' feed and catch-up reads among them)."""
+        return self.threads + 16
 
 
 def _store_env(

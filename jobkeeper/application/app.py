@@ -277,9 +277,7 @@ class JobKeeper(Application[str]):
     def job_changes_after(self, position: int, limit: int) -> list[tuple[int, Job.Event]]:
         """Up to `limit` job events recorded after notification `position`, in the log's order,
         each with its notification id (the change feed of open event streams)."""
-        notifications = self.recorder.select_notifications(
-            position + 1, limit, topics=JOB_TOPICS
-        )
+        notifications = self.recorder.select_notifications(position + 1, limit, topics=JOB_TOPICS)
         return [(n.id, cast(Job.Event, self.mapper.to_domain_event(n))) for n in notifications]
 
     def is_admin(self, name: str) -> bool:

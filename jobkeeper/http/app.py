@@ -6,6 +6,7 @@ import falcon
 import orjson
 
 from jobkeeper.http.errors import add_error_handling
+from jobkeeper.http.feed import Feed
 from jobkeeper.http.guard import Authenticate, Guard
 from jobkeeper.http.legacy.routes import LEGACY_ROUTES
 from jobkeeper.http.media import to_json
@@ -14,7 +15,11 @@ from jobkeeper.http.meta.routes import META_ROUTES
 from jobkeeper.http.port import Service
 from jobkeeper.http.rate_limits import RateLimits
 from jobkeeper.http.routing import CONVERTERS, Route, Wiring
+from jobkeeper.http.sse import StreamSlots
+from jobkeeper.http.v1.representation import JOB_FIELDS
 from jobkeeper.http.v1.routes import V1_ROUTES
+
+DEFAULT_MAX_STREAMS = 20
 
 ROUTES: list[Route] = [*META_ROUTES, *V1_ROUTES, *LEGACY_ROUTES]
 """Every route the app serves; the OpenAPI document describes exactly these."""
@@ -26,10 +31,11 @@ def create_app(
     max_body: int = 1024 * 1024,
     stream_seconds: float | None = None,
     rate_limits: RateLimits | None = None,
+    max_streams_per_user: int = DEFAULT_MAX_STREAMS,
 ) -> falcon.App[falcon.Request, falcon.Response]:
     """The WSGI app serving `service`; bodies over `max_body` bytes answer 413, event streams
-    end after `stream_seconds` (None: when their job finishes), and callers are held to
-    `rate_limits` (None: no limits)."""
+    end after `stream_seconds` (None: when their job finishes), each user keeps at most
+    `max_streams_per_user` open, and callers are held to `rate_limits` (None: no limits)."""
     guard = Guard(authenticate_with(service), ROUTES, rate_limits)
     app = falcon.App(media_type=falcon.MEDIA_JSON, middleware=[guard])
     app.req_options.strip_url_path_trailing_slash = True
@@ -38,7 +44,9 @@ def create_app(
     app.req_options.media_handlers.update({falcon.MEDIA_JSON: handler})
     app.resp_options.media_handlers.update({falcon.MEDIA_JSON: handler})
     add_error_handling(app)
-    wiring = Wiring(service, max_body, stream_seconds, document(ROUTES))
+    feed = Feed(service, JOB_FIELDS)
+    slots = StreamSlots(max_streams_per_user)
+    wiring = Wiring(service, max_body, stream_seconds, document(ROUTES), feed, slots)
     for route in ROUTES:
         app.add_route(route.template, route.resource(wiring))
     return app

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import io
 import sys
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Callable, Coroutine, Iterable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -20,8 +20,8 @@ from jobkeeper.http.sse import EventStream
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
+Receive = Callable[[], Coroutine[Any, Any, Message]]
+Send = Callable[[Message], Coroutine[Any, Any, None]]
 WSGIApp = Callable[..., Iterable[bytes]]
 DRAIN_CHECK = 0.5  # seconds between looks at whether the server is stopping
 
@@ -85,12 +85,12 @@ class Bridge:
 
 
 async def _pump(stream: EventStream, send: Send) -> None:
-    messages = aiter(stream)
+    messages = stream.__aiter__()
     try:
         async for chunk in messages:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
     finally:
-        await messages.aclose()  # type: ignore[attr-defined]
+        await messages.aclose()
 
 
 async def _until_disconnect(receive: Receive) -> None:
@@ -219,8 +219,9 @@ def environ(scope: Scope, body: RequestBody) -> dict[str, Any]:
         "wsgi.run_once": False,
     }
     for raw_name, raw_value in scope.get("headers", ()):
-        name, value = raw_name.decode("latin-1").upper().replace("-", "_"), raw_value.decode(
-            "latin-1"
+        name, value = (
+            raw_name.decode("latin-1").upper().replace("-", "_"),
+            raw_value.decode("latin-1"),
         )
         if name == "CONTENT_TYPE" or name == "CONTENT_LENGTH":
             env[name] = value

@@ -11,6 +11,7 @@ after it fell behind the feed).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections import deque
@@ -50,10 +51,8 @@ class Inbox:
 
     def put(self, batch: list[Any]) -> None:
         """Leave `batch` (from any thread)."""
-        try:
+        with contextlib.suppress(RuntimeError):  # the stream's loop closed: the stream is gone
             self.loop.call_soon_threadsafe(self._put, batch)
-        except RuntimeError:
-            pass  # the stream's loop is closed: the stream is gone
 
     def _put(self, batch: list[Any]) -> None:
         if len(self.batches) >= INBOX:

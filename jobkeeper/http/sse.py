@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 
 import falcon
 
 from jobkeeper.http.media import to_json
 
-Messages = Callable[[], AsyncIterator[bytes]]
+Messages = Callable[[], AsyncGenerator[bytes, None]]
 KEEPALIVE = b": keep-alive\n\n"
 
 
@@ -41,7 +41,7 @@ class EventStream:
         self._lock = threading.Lock()
         self._closed = False
 
-    def __aiter__(self) -> AsyncIterator[bytes]:
+    def __aiter__(self) -> AsyncGenerator[bytes, None]:
         return self.messages()
 
     def __iter__(self) -> Iterator[bytes]:
