@@ -33,7 +33,7 @@ RETRY = 1.0  # seconds before reading again after the store failed
 @dataclass(frozen=True)
 class RowChange:
     """A job whose row changed: the position of its last change, its row as the view holds
-    it (in the feed's columns) and whether any of the changes was not progress alone."""
+    it (in the feed's columns) and whether any of the changes may have moved its status."""
 
     position: int
     row: tuple[Any, ...]
@@ -163,7 +163,7 @@ class Feed:
             if number in self._jobs:
                 by_job.setdefault(number, []).append(event)
             if self._lists:
-                self._pending.append((position, number, not isinstance(event, Job.Progressed)))
+                self._pending.append((position, number, moves_status(event)))
         for number, events in by_job.items():
             for inbox in self._jobs[number]:
                 inbox.put(events)
@@ -186,6 +186,12 @@ class Feed:
             self.rows_position = ready[-1][0]
             for inbox in self._lists:
                 inbox.put(list(out))
+
+
+def moves_status(event: Job.Event) -> bool:
+    """Whether the event may take a job out of a status it was in (not progress alone, nor
+    the submission that gives it its first)."""
+    return not isinstance(event, Job.Progressed | Job.Submitted)
 
 
 def job_number(event: Job.Event) -> int:

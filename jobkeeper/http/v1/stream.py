@@ -19,7 +19,7 @@ import falcon
 from jobkeeper.domain.job import Job
 from jobkeeper.domain.lifecycle import TERMINAL, Status
 from jobkeeper.http.auth import caller
-from jobkeeper.http.feed import Feed, Inbox, RowChange, job_number
+from jobkeeper.http.feed import Feed, Inbox, RowChange, job_number, moves_status
 from jobkeeper.http.models import MAX_ID
 from jobkeeper.http.port import Service
 from jobkeeper.http.sse import KEEPALIVE, EventStream, StreamSlots, message
@@ -183,21 +183,22 @@ class JobListStream:
         """Stream the changes from now (or from after the client's last event id)."""
         query = read_query(req, JobStreamQuery)
         after = last_event_id(req)
-        if after is not None:
-            after = min(after, self.service.app.position())  # no change lies beyond the end
+        now = self.service.app.position()  # no change lies beyond the log's end
+        since = now if after is None else min(after, now)
         event_stream_headers(resp)
         self.feed.start()
         give_back = self.slots.take(caller(req)) if self.slots is not None else None
-        resp.stream = EventStream(partial(self.follow, Filter(query), after), on_close=give_back)
+        resp.stream = EventStream(partial(self.follow, Filter(query), since), on_close=give_back)
 
-    async def follow(self, match: Filter, after: int | None) -> AsyncGenerator[bytes, None]:
-        """`job` for each changed job that matches, `leave` for one whose status no longer
-        does, `reset` when too much was missed to replay (reload the list)."""
+    async def follow(self, match: Filter, since: int) -> AsyncGenerator[bytes, None]:
+        """From after position `since`: `job` for each changed job that matches, `leave` for
+        one whose status no longer does, `reset` when too much was missed to replay (then
+        the client loads the list again)."""
         loop = asyncio.get_running_loop()
         inbox = Inbox(loop)
         start = self.feed.follow_rows(inbox)
         try:
-            sent = start if after is None else after
+            sent = since
             if sent < start - MAX_REPLAY:
                 yield message(start, "reset", {"position": start})
                 sent = start
@@ -245,7 +246,7 @@ class JobListStream:
                 if at > upto:
                     break
                 before = last.get(job_number(event), (0, False))
-                last[job_number(event)] = (at, before[1] or not isinstance(event, Job.Progressed))
+                last[job_number(event)] = (at, before[1] or moves_status(event))
             if len(changes) < 500:
                 break
             position = changes[-1][0]
