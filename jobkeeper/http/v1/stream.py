@@ -63,12 +63,13 @@ class JobStream:
         """Stream the job from now (or from after the client's last event id)."""
         after = last_event_id(req)
         job = self.service.app.get_job(job_id)
-        event_stream_headers(resp)
         if self.feed is None:
+            event_stream_headers(resp)
             resp.stream = self.messages(job, after)
             return
         self.feed.start()
         give_back = self.slots.take(caller(req)) if self.slots is not None else None
+        event_stream_headers(resp)
         resp.stream = EventStream(
             partial(self.follow, job, after),
             sync=partial(self.messages, job, after),
@@ -185,9 +186,9 @@ class JobListStream:
         after = last_event_id(req)
         now = self.service.app.position()  # no change lies beyond the log's end
         since = now if after is None else min(after, now)
-        event_stream_headers(resp)
         self.feed.start()
         give_back = self.slots.take(caller(req)) if self.slots is not None else None
+        event_stream_headers(resp)
         resp.stream = EventStream(partial(self.follow, Filter(query), since), on_close=give_back)
 
     async def follow(self, match: Filter, since: int) -> AsyncGenerator[bytes, None]:
