@@ -203,6 +203,8 @@ class JobListStream:
             if sent < start - MAX_REPLAY:
                 yield message(start, "reset", {"position": start})
                 sent = start
+            else:  # where a reconnection resumes from, sent at once: the answer starts now
+                yield b"id: %d\n: open\n\n" % sent
             catch_up = sent < start
             beat = loop.time()
             end = None if self.max_seconds is None else beat + self.max_seconds

@@ -1,0 +1,203 @@
+"""1,000 open event streams: are other requests answered as fast, do the streams get updates soon?
+
+Starts `jobkeeper serve` and a scaled `jobkeeper api` (2 processes, with a worker and the
+projector on PostgreSQL and Redis) on loopback. For each: queues JOBS jobs that will not start,
+measures the latency of ordinary requests (GET /healthz, a page of GET /api/v1/jobs, a job) with
+no stream open (the baseline), then opens STREAMS streams (nine in ten `GET /jobs/{id}/stream`,
+one in ten `GET /jobs/stream`), measures the same requests with the streams open and idle and
+again while every job is cancelled one after another, and times each cancellation from its
+request to its arrival on every stream that shows it.
+
+    python bench/streams.py                  # both modes, 1,000 streams
+    python bench/streams.py --mode embedded --streams 1000 --requests 600
+
+Targets: p99 with the streams open within 1.5x of the baseline; every update within 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import orjson
+from services import Running, percentile, running
+
+LATER = "2999-01-01T00:00:00Z"
+
+
+def measure_requests(run: Running, count: int, job_ids: list[int], clients: int = 4) -> list[float]:
+    """Latencies (s) of `count` ordinary requests from `clients` kept-alive clients."""
+    paths = ["/healthz", "/api/v1/jobs?limit=20", *(f"/api/v1/jobs/{i}" for i in job_ids[:5])]
+
+    def client(number: int) -> list[float]:
+        http = run.session()
+        out = []
+        for n in range(count // clients):
+            path = paths[(n + number) % len(paths)]
+            started = time.perf_counter()
+            answer = http.get(run.url + path, timeout=30)
+            out.append(time.perf_counter() - started)
+            assert answer.status_code == 200, (path, answer.status_code, answer.text)
+        return out
+
+    with ThreadPoolExecutor(clients) as pool:
+        return [value for part in pool.map(client, range(clients)) for value in part]
+
+
+class Streams:
+    """Many streams on one asyncio loop (in a thread of its own); when each saw each job cancelled."""
+
+    def __init__(self, run: Running) -> None:
+        self.run = run
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.seen: list[dict[int, float]] = []
+        self.kinds: list[int | None] = []  # the job of each job stream; None: a list stream
+        self.writers: list[asyncio.StreamWriter] = []
+
+    def open(self, paths: list[tuple[str, int | None]]) -> None:
+        """Open them all; return when every one answered 200."""
+        future = asyncio.run_coroutine_threadsafe(self._open_all(paths), self.loop)
+        future.result(300)
+
+    async def _open_all(self, paths: list[tuple[str, int | None]]) -> None:
+        ready = []
+        for path, job in paths:
+            self.seen.append({})
+            self.kinds.append(job)
+            opened = asyncio.get_running_loop().create_future()
+            asyncio.ensure_future(self._follow(len(self.seen) - 1, path, opened))
+            ready.append(opened)
+            if len(ready) % 50 == 0:
+                await asyncio.gather(*ready[-50:])
+        await asyncio.gather(*ready)
+
+    async def _follow(self, place: int, path: str, opened: asyncio.Future[None]) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.run.port)
+        self.writers.append(writer)
+        writer.write(
+            f"GET {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {self.run.token}\r\n"
+            "Accept: text/event-stream\r\n\r\n".encode()
+        )
+        head = await reader.readuntil(b"\r\n\r\n")
+        if not head.startswith(b"HTTP/1.1 200"):
+            opened.set_exception(RuntimeError(head.decode(errors="replace")))
+            return
+        opened.set_result(None)
+        seen = self.seen[place]
+        while True:
+            try:
+                block = await reader.readuntil(b"\n\n")
+            except (asyncio.IncompleteReadError, ConnectionError):
+                return
+            if b'"status":"cancelled"' not in block:
+                continue
+            at = time.perf_counter()
+            for line in block.split(b"\n"):
+                line = line.split(b"\r\n")[-1]  # chunk sizes of the chunked body
+                if line.startswith(b"data: "):
+                    seen.setdefault(orjson.loads(line[6:])["id"], at)
+
+    def close(self) -> None:
+        async def close_all() -> None:
+            for writer in self.writers:
+                writer.close()
+
+        asyncio.run_coroutine_threadsafe(close_all(), self.loop).result(30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+def bench_mode(mode: str, streams: int, jobs: int, requests: int, work: Path) -> list[str]:
+    lines = []
+    settings = {"max_streams_per_user": str(streams * 2), "threads": "32"}
+    with running(mode, work / mode, **settings) as run:
+        http = run.session()
+        body = {"kind": "sleep", "params": {"seconds": 60}, "not_before": LATER}
+        job_ids = [
+            http.post(f"{run.url}/api/v1/jobs", json={**body, "name": f"job {n}"}).json()["id"]
+            for n in range(jobs)
+        ]
+        measure_requests(run, requests // 4, job_ids)  # warm up
+        baseline = measure_requests(run, requests, job_ids)
+        paths: list[tuple[str, int | None]] = []
+        for n in range(streams):
+            if n % 10 == 9:
+                paths.append(("/api/v1/jobs/stream?kind=sleep", None))
+            else:
+                job = job_ids[n % len(job_ids)]
+                paths.append((f"/api/v1/jobs/{job}/stream", job))
+        followers = Streams(run)
+        started = time.perf_counter()
+        followers.open(paths)
+        opening = time.perf_counter() - started
+        time.sleep(2)
+        idle = measure_requests(run, requests, job_ids)
+        sent: dict[int, float] = {}
+        during: list[float] = []
+        measuring = threading.Thread(
+            target=lambda: during.extend(measure_requests(run, requests, job_ids))
+        )
+        measuring.start()
+        for job in job_ids:
+            sent[job] = time.perf_counter()
+            answer = http.post(f"{run.url}/api/v1/jobs/{job}/cancel", timeout=30)
+            assert answer.status_code == 200, answer.text
+            time.sleep(0.02)
+        measuring.join()
+        expected = sum(1 if kind is not None else len(job_ids) for kind in followers.kinds)
+        deadline = time.perf_counter() + 30
+        while time.perf_counter() < deadline:
+            if sum(len(seen) for seen in followers.seen) >= expected:
+                break
+            time.sleep(0.1)
+        delays = [
+            at - sent[job] for seen in followers.seen for job, at in seen.items() if job in sent
+        ]
+        followers.close()
+    missing = expected - len(delays)
+    lists = sum(kind is None for kind in followers.kinds)
+    p99 = percentile(baseline, 99)
+    lines.append(
+        f"mode={mode}  streams={streams} ({streams - lists} job streams, {lists} list streams)"
+        f"  jobs={jobs}  requests per phase={requests}  (opened in {opening:.1f} s)"
+    )
+    lines.append("  other requests       p50 ms   p99 ms   p99 / baseline")
+    for name, values in (("no stream (baseline)", baseline), ("streams open, idle", idle),
+                         ("streams open, updating", during)):  # fmt: skip
+        lines.append(
+            f"  {name:<22} {percentile(values, 50) * 1000:6.1f}  {percentile(values, 99) * 1000:7.1f}"
+            f"   {percentile(values, 99) / p99:5.2f}x"
+        )
+    within = sum(delay <= 1.0 for delay in delays)
+    lines.append(
+        f"  updates delivered {len(delays)}/{expected} (missing {missing}): p50 "
+        f"{percentile(delays, 50) * 1000:.0f} ms, p99 {percentile(delays, 99) * 1000:.0f} ms, "
+        f"max {max(delays, default=float('nan')) * 1000:.0f} ms; within 1 s: {within}/{expected}"
+    )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", choices=["embedded", "scaled", "both"], default="both")
+    parser.add_argument("--streams", type=int, default=1000)
+    parser.add_argument("--jobs", type=int, default=100)
+    parser.add_argument("--requests", type=int, default=800)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="jobkeeper-bench-streams-"))
+    modes = ["embedded", "scaled"] if args.mode == "both" else [args.mode]
+    report = []
+    for mode in modes:
+        report += bench_mode(mode, args.streams, args.jobs, args.requests, work)
+        print("\n".join(report[-6:]), flush=True)
+    print("\n" + "\n".join(report))
+
+
+if __name__ == "__main__":
+    main()
