@@ -16,7 +16,7 @@ from jobkeeper.http.port import Service
 from jobkeeper.http.rate_limits import RateLimits
 from jobkeeper.http.routing import CONVERTERS, Route, Wiring
 from jobkeeper.http.sse import StreamSlots
-from jobkeeper.http.v1.representation import JOB_FIELDS
+from jobkeeper.http.v1.representation import JOB_FIELDS, job_from_stored
 from jobkeeper.http.v1.routes import V1_ROUTES
 
 DEFAULT_MAX_STREAMS = 20
@@ -44,7 +44,7 @@ def create_app(
     app.req_options.media_handlers.update({falcon.MEDIA_JSON: handler})
     app.resp_options.media_handlers.update({falcon.MEDIA_JSON: handler})
     add_error_handling(app)
-    feed = Feed(service, JOB_FIELDS)
+    feed = Feed(service, JOB_FIELDS, lambda row: to_json(job_from_stored(row)))
     slots = StreamSlots(max_streams_per_user)
     wiring = Wiring(service, max_body, stream_seconds, document(ROUTES), feed, slots)
     for route in ROUTES:

@@ -35,6 +35,8 @@ class Bridge:
     ) -> None:
         self.app, self.stopping = app, stopping
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="request")
+        self._draining: asyncio.Event | None = None  # set when the server drains
+        self._watcher: asyncio.Future[None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -66,7 +68,7 @@ class Bridge:
             await send(reply.start_message())
             pump = asyncio.ensure_future(_pump(stream, send))
             gone = asyncio.ensure_future(_until_disconnect(receive))
-            drained = asyncio.ensure_future(self._until_stopping())
+            drained = asyncio.ensure_future(self._drained().wait())
             await asyncio.wait({pump, gone, drained}, return_when=asyncio.FIRST_COMPLETED)
             client_left = gone.done()
             for task in (pump, gone, drained):
@@ -79,9 +81,17 @@ class Bridge:
         finally:
             stream.release()
 
-    async def _until_stopping(self) -> None:
+    def _drained(self) -> asyncio.Event:
+        """The event of the server draining, watched by one task for every stream."""
+        if self._draining is None:
+            self._draining = asyncio.Event()
+            self._watcher = asyncio.ensure_future(self._watch(self._draining))
+        return self._draining
+
+    async def _watch(self, draining: asyncio.Event) -> None:
         while not self.stopping():
             await asyncio.sleep(DRAIN_CHECK)
+        draining.set()
 
 
 async def _pump(stream: EventStream, send: Send) -> None:

@@ -22,7 +22,12 @@ KEEPALIVE = b": keep-alive\n\n"
 
 def message(event_id: int, event: str, data: object) -> bytes:
     """One SSE message with its id (the cursor a client resumes from with Last-Event-ID)."""
-    return b"id: %d\nevent: %s\ndata: %s\n\n" % (event_id, event.encode(), to_json(data))
+    return raw_message(event_id, event, to_json(data))
+
+
+def raw_message(event_id: int, event: str, data: bytes) -> bytes:
+    """`message` of data already JSON (one line)."""
+    return b"id: %d\nevent: %s\ndata: %s\n\n" % (event_id, event.encode(), data)
 
 
 class EventStream:

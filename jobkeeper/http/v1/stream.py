@@ -22,14 +22,13 @@ from jobkeeper.http.auth import caller
 from jobkeeper.http.feed import Feed, Inbox, RowChange, job_number, moves_status
 from jobkeeper.http.models import MAX_ID
 from jobkeeper.http.port import Service
-from jobkeeper.http.sse import KEEPALIVE, EventStream, StreamSlots, message
+from jobkeeper.http.sse import KEEPALIVE, EventStream, StreamSlots, message, raw_message
 from jobkeeper.http.v1.models import JobStreamQuery
-from jobkeeper.http.v1.representation import JOB_FIELDS, job_from_aggregate, job_from_stored
+from jobkeeper.http.v1.representation import JOB_FIELDS, job_from_aggregate
 from jobkeeper.http.validation import read_query
 
 EVENT_ID = re.compile(r"[0-9]{1,16}")
 BATCH = 100  # events read per poll, so no iteration does unbounded work
-WAKE = 0.5  # seconds a waiting stream looks again whether the service closes
 MAX_REPLAY = 50_000  # notifications a list stream replays on resuming; beyond: `reset`
 VIEW_WAIT = 2.0  # seconds a resuming list stream waits for the views to catch up
 STATUS, OWNER, KIND, NAME = (JOB_FIELDS.index(f) for f in ("status", "owner", "kind", "name"))
@@ -127,7 +126,7 @@ class JobStream:
                     beat = now
                     yield KEEPALIVE
                 elif not read:
-                    await inbox.wait(min(WAKE, self.keepalive - (now - beat)))
+                    await inbox.wait(self.keepalive - (now - beat))
         finally:
             self.feed.leave(inbox, job.number)
 
@@ -223,7 +222,7 @@ class JobListStream:
                     sent = change.position
                     event = match.event(change)
                     if event is not None:
-                        out.append(message(change.position, event, job_from_stored(change.row)))
+                        out.append(raw_message(change.position, event, change.data))
                 sent = max(sent, upto)  # a replay brought every change up to there
                 now = loop.time()
                 if out:
@@ -235,7 +234,7 @@ class JobListStream:
                     beat = now
                     yield b"id: %d\n%s" % (sent, KEEPALIVE)  # the cursor moves on, silently
                 elif not out:
-                    await inbox.wait(min(WAKE, self.keepalive - (now - beat)))
+                    await inbox.wait(self.keepalive - (now - beat))
         finally:
             self.feed.leave(inbox)
 
@@ -262,8 +261,7 @@ class JobListStream:
             for place in range(0, len(ids), 500)
             for row in self.service.views.stored_jobs_by_id(JOB_FIELDS, ids[place : place + 500])
         ]
-        out = [RowChange(last[row[0]][0], row, last[row[0]][1]) for row in rows]
-        return sorted(out, key=lambda change: change.position)
+        return self.feed.changes(rows, last)
 
 
 class Filter:
