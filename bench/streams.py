@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import orjson
 from services import Running, percentile, running
@@ -40,9 +42,9 @@ def measure_requests(run: Running, count: int, job_ids: list[int], clients: int 
         out = []
         for n in range(count // clients):
             path = paths[(n + number) % len(paths)]
-            started = time.perf_counter()
+            started = time.monotonic()
             answer = http.get(run.url + path, timeout=30)
-            out.append(time.perf_counter() - started)
+            out.append(time.monotonic() - started)
             assert answer.status_code == 200, (path, answer.status_code, answer.text)
         return out
 
@@ -51,48 +53,52 @@ def measure_requests(run: Running, count: int, job_ids: list[int], clients: int 
 
 
 class Streams:
-    """Many streams on one asyncio loop (in a thread of its own); when each saw each job cancelled."""
+    """Many streams on one asyncio loop in a process of its own (so that reading them does not
+    slow the measuring client down); when each stream saw each job cancelled."""
 
     def __init__(self, run: Running) -> None:
-        self.run = run
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.seen: list[dict[int, float]] = []
-        self.kinds: list[int | None] = []  # the job of each job stream; None: a list stream
-        self.writers: list[asyncio.StreamWriter] = []
-        self.tasks: list[asyncio.Future[None]] = []
+        self.parent, child = multiprocessing.Pipe()
+        self.process = multiprocessing.get_context("fork").Process(
+            target=_streams_process, args=(run.port, run.token, child), daemon=True
+        )
+        self.process.start()
+        self.kinds: list[int | None] = []
 
     def open(self, paths: list[tuple[str, int | None]]) -> None:
         """Open them all; return when every one answered 200."""
-        future = asyncio.run_coroutine_threadsafe(self._open_all(paths), self.loop)
-        future.result(300)
+        self.kinds = [job for _, job in paths]
+        self.parent.send(("open", paths))
+        answer = self.parent.recv()
+        if answer != "ready":
+            raise RuntimeError(answer)
 
-    async def _open_all(self, paths: list[tuple[str, int | None]]) -> None:
-        ready = []
-        for path, job in paths:
-            self.seen.append({})
-            self.kinds.append(job)
-            opened = asyncio.get_running_loop().create_future()
-            self.tasks.append(asyncio.ensure_future(self._follow(len(self.seen) - 1, path, opened)))
-            ready.append(opened)
-            if len(ready) % 50 == 0:
-                await asyncio.gather(*ready[-50:])
-        await asyncio.gather(*ready)
+    def seen(self) -> list[dict[int, float]]:
+        """For each stream, when (time.monotonic) it saw each job cancelled so far."""
+        self.parent.send(("seen", None))
+        seen: list[dict[int, float]] = self.parent.recv()
+        return seen
 
-    async def _follow(self, place: int, path: str, opened: asyncio.Future[None]) -> None:
-        reader, writer = await asyncio.open_connection("127.0.0.1", self.run.port)
-        self.writers.append(writer)
+    def close(self) -> None:
+        self.parent.send(("close", None))
+        self.process.join(30)
+
+
+def _streams_process(port: int, token: str, pipe: Any) -> None:
+    seen: list[dict[int, float]] = []
+
+    async def follow(path: str, opened: asyncio.Future[None]) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(
-            f"GET {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {self.run.token}\r\n"
+            f"GET {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n"
             "Accept: text/event-stream\r\n\r\n".encode()
         )
         head = await reader.readuntil(b"\r\n\r\n")
         if not head.startswith(b"HTTP/1.1 200"):
             opened.set_exception(RuntimeError(head.decode(errors="replace")))
             return
+        mine: dict[int, float] = {}
+        seen.append(mine)
         opened.set_result(None)
-        seen = self.seen[place]
         while True:
             try:
                 block = await reader.readuntil(b"\n\n")
@@ -100,19 +106,37 @@ class Streams:
                 return
             if b'"status":"cancelled"' not in block:
                 continue
-            at = time.perf_counter()
+            at = time.monotonic()
             for line in block.split(b"\n"):
                 line = line.split(b"\r\n")[-1]  # chunk sizes of the chunked body
                 if line.startswith(b"data: "):
-                    seen.setdefault(orjson.loads(line[6:])["id"], at)
+                    mine.setdefault(orjson.loads(line[6:])["id"], at)
 
-    def close(self) -> None:
-        async def close_all() -> None:
-            for writer in self.writers:
-                writer.close()
+    async def serve() -> None:
+        loop = asyncio.get_running_loop()
+        tasks = []
+        while True:
+            command, argument = await loop.run_in_executor(None, pipe.recv)
+            if command == "open":
+                try:
+                    for start in range(0, len(argument), 50):
+                        ready = []
+                        for path, _ in argument[start : start + 50]:
+                            opened = loop.create_future()
+                            tasks.append(asyncio.ensure_future(follow(path, opened)))
+                            ready.append(opened)
+                        await asyncio.gather(*ready)
+                    pipe.send("ready")
+                except Exception as error:  # reported to the parent
+                    pipe.send(repr(error))
+            elif command == "seen":
+                pipe.send(seen)
+            else:
+                for task in tasks:
+                    task.cancel()
+                return
 
-        asyncio.run_coroutine_threadsafe(close_all(), self.loop).result(30)
-        self.loop.call_soon_threadsafe(self.loop.stop)
+    asyncio.run(serve())
 
 
 def cancel_all(
@@ -128,7 +152,7 @@ def cancel_all(
     )
     measuring.start()
     for job in job_ids:
-        sent[job] = time.perf_counter()
+        sent[job] = time.monotonic()
         answer = http.post(f"{run.url}/api/v1/jobs/{job}/cancel", timeout=30)
         assert answer.status_code == 200, answer.text
         time.sleep(0.02)
@@ -158,21 +182,20 @@ def bench_mode(mode: str, streams: int, jobs: int, requests: int, work: Path) ->
                 job = second[n % len(second)]
                 paths.append((f"/api/v1/jobs/{job}/stream", job))
         followers = Streams(run)
-        started = time.perf_counter()
+        started = time.monotonic()
         followers.open(paths)
-        opening = time.perf_counter() - started
+        opening = time.monotonic() - started
         time.sleep(2)
         idle = measure_requests(run, requests, job_ids)
         sent, during = cancel_all(run, second, requests)
         expected = sum(1 if kind is not None else len(second) for kind in followers.kinds)
-        deadline = time.perf_counter() + 30
-        while time.perf_counter() < deadline:
-            if sum(len([j for j in seen if j in sent]) for seen in followers.seen) >= expected:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            seen = followers.seen()
+            if sum(len([j for j in mine if j in sent]) for mine in seen) >= expected:
                 break
-            time.sleep(0.1)
-        delays = [
-            at - sent[job] for seen in followers.seen for job, at in seen.items() if job in sent
-        ]
+            time.sleep(0.2)
+        delays = [at - sent[job] for mine in seen for job, at in mine.items() if job in sent]
         followers.close()
     missing = expected - len(delays)
     lists = sum(kind is None for kind in followers.kinds)

@@ -31,6 +31,8 @@ EVENT_ID = re.compile(r"[0-9]{1,16}")
 BATCH = 100  # events read per poll, so no iteration does unbounded work
 MAX_REPLAY = 50_000  # notifications a list stream replays on resuming; beyond: `reset`
 VIEW_WAIT = 2.0  # seconds a resuming list stream waits for the views to catch up
+ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+"""The list's text filter lowers ASCII letters of the name only (as SQL LOWER on SQLite)."""
 STATUS, OWNER, KIND, NAME = (JOB_FIELDS.index(f) for f in ("status", "owner", "kind", "name"))
 
 
@@ -279,7 +281,7 @@ class Filter:
             return None
         if self.kind is not None and row[KIND] != self.kind:
             return None
-        if self.text is not None and self.text not in row[NAME].lower():
+        if self.text is not None and self.text not in row[NAME].translate(ASCII_LOWER):
             return None
         if self.statuses is None or row[STATUS] in self.statuses:
             return "job"
