@@ -58,7 +58,12 @@ class Bridge:
         loop = asyncio.get_running_loop()
         body = RequestBody(receive, loop)
         reply = Reply(send, loop)
-        stream = await loop.run_in_executor(self.pool, reply.run, self.app, environ(scope, body))
+        try:
+            stream = await loop.run_in_executor(
+                self.pool, reply.run, self.app, environ(scope, body)
+            )
+        except OSError:
+            return  # the client left while the answer was sent
         if stream is not None:
             await self._stream(stream, reply, receive)
 
