@@ -44,15 +44,21 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running(mode: str, work: Path, api_workers: int = 2, **settings: str) -> Iterator[Running]:
-    """`mode` "embedded" (jobkeeper serve) or "scaled" (api with `api_workers` processes);
-    `settings` are JOBKEEPER_* values (lower-case names without the prefix)."""
+def running(
+    mode: str, work: Path, api_workers: int = 2, data: Path | None = None, **settings: str
+) -> Iterator[Running]:
+    """`mode` "embedded" (jobkeeper serve, on `data` if given: a copied store) or "scaled"
+    (api with `api_workers` processes); `settings` are JOBKEEPER_* values (lower-case names
+    without the prefix)."""
     work.mkdir(parents=True, exist_ok=True)
+    data = data or work / "data"
+    token_file = data / "admin-token"
+    token = token_file.read_text().strip() if token_file.exists() else TOKEN
     port = free_port()
     env = {
         **os.environ,
         "JOBKEEPER_LOG_LEVEL": "warning",
-        "JOBKEEPER_DATA": str(work / "data"),
+        "JOBKEEPER_DATA": str(data),
         "JOBKEEPER_RATE_COMMANDS": "off",
         "JOBKEEPER_RATE_READS": "off",
         "JOBKEEPER_ADMIN_TOKEN": TOKEN,
@@ -78,7 +84,7 @@ def running(mode: str, work: Path, api_workers: int = 2, **settings: str) -> Ite
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url)
-        yield Running(url, port, TOKEN, [p.pid for p in api])
+        yield Running(url, port, token, [p.pid for p in api])
     finally:
         for process in processes:
             with contextlib.suppress(ProcessLookupError):

@@ -160,10 +160,17 @@ def cancel_all(
     return sent, during
 
 
-def bench_mode(mode: str, streams: int, jobs: int, requests: int, work: Path) -> list[str]:
+def bench_mode(
+    mode: str, streams: int, jobs: int, requests: int, work: Path, store: int = 0
+) -> list[str]:
     lines = []
     settings = {"max_streams_per_user": str(streams * 2), "threads": "32"}
-    with running(mode, work / mode, **settings) as run:
+    data = None
+    if store:
+        from stores import default_cache, ensure_store
+
+        data = ensure_store(store, default_cache()).copy_to(work / f"store-{store}")
+    with running(mode, work / mode, data=data, **settings) as run:
         http = run.session()
         body = {"kind": "sleep", "params": {"seconds": 60}, "not_before": LATER}
         job_ids = [
@@ -200,7 +207,8 @@ def bench_mode(mode: str, streams: int, jobs: int, requests: int, work: Path) ->
     missing = expected - len(delays)
     lists = sum(kind is None for kind in followers.kinds)
     lines.append(
-        f"mode={mode}  streams={streams} ({streams - lists} job streams, {lists} list streams)"
+        f"mode={mode}  store={store or 2 * jobs:,} jobs"
+        f"  streams={streams} ({streams - lists} job streams, {lists} list streams)"
         f"  jobs cancelled per sweep={jobs}  requests per phase={requests}"
         f"  (streams opened in {opening:.1f} s)"
     )
@@ -229,13 +237,21 @@ def main() -> None:
     parser.add_argument("--mode", choices=["embedded", "scaled", "both"], default="both")
     parser.add_argument("--streams", type=int, default=1000)
     parser.add_argument("--jobs", type=int, default=100)
-    parser.add_argument("--requests", type=int, default=800)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument(
+        "--stores",
+        default="",
+        help="embedded only: also run on copies of bench/stores.py stores of these sizes "
+        "(e.g. 100000,1000000), to see the cost of streams does not grow with the store",
+    )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="jobkeeper-bench-streams-"))
     modes = ["embedded", "scaled"] if args.mode == "both" else [args.mode]
     report = []
-    for mode in modes:
-        report += bench_mode(mode, args.streams, args.jobs, args.requests, work)
+    runs = [(mode, 0) for mode in modes]
+    runs += [("embedded", int(size)) for size in args.stores.split(",") if size]
+    for mode, store in runs:
+        report += bench_mode(mode, args.streams, args.jobs, args.requests, work, store)
         print("\n".join(report[-7:]), flush=True)
     print("\n" + "\n".join(report))
 
