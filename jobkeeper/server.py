@@ -115,6 +115,7 @@ def create_app(runtime: Runtime, settings: Settings) -> WSGIApp:
         max_body=settings.max_body,
         rate_limits=limits,
         max_streams_per_user=settings.max_streams_per_user,
+        stream_counter=(settings.redis_url, settings.queue) if settings.redis_url else None,
     )
 
 

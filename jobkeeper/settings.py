@@ -39,7 +39,7 @@ class Settings:
     rate_commands: str = "60/minute"  # each user's budget of commands (or "off")
     rate_reads: str = "1200/minute"  # each user's budget of reads (or "off")
     redis_url: str = ""  # rate-limit counters shared in Redis; empty: in this process's memory
-    max_streams_per_user: int = 20  # event streams one user may hold open at once (per process)
+    max_streams_per_user: int = 20  # event streams one user may hold open at once
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:

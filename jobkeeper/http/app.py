@@ -15,7 +15,7 @@ from jobkeeper.http.meta.routes import META_ROUTES
 from jobkeeper.http.port import Service
 from jobkeeper.http.rate_limits import RateLimits
 from jobkeeper.http.routing import CONVERTERS, Route, Wiring
-from jobkeeper.http.sse import StreamSlots
+from jobkeeper.http.stream_slots import SharedStreamSlots, Slots, StreamSlots
 from jobkeeper.http.v1.representation import JOB_FIELDS, job_from_stored
 from jobkeeper.http.v1.routes import V1_ROUTES
 
@@ -32,10 +32,13 @@ def create_app(
     stream_seconds: float | None = None,
     rate_limits: RateLimits | None = None,
     max_streams_per_user: int = DEFAULT_MAX_STREAMS,
+    stream_counter: tuple[str, str] | None = None,
 ) -> falcon.App[falcon.Request, falcon.Response]:
     """The WSGI app serving `service`; bodies over `max_body` bytes answer 413, event streams
     end after `stream_seconds` (None: when their job finishes), each user keeps at most
-    `max_streams_per_user` open, and callers are held to `rate_limits` (None: no limits)."""
+    `max_streams_per_user` open (counted in this process, or in Redis for every process when
+    `stream_counter` is a Redis URL and a key namespace), and callers are held to
+    `rate_limits` (None: no limits)."""
     guard = Guard(authenticate_with(service), ROUTES, rate_limits)
     app = falcon.App(media_type=falcon.MEDIA_JSON, middleware=[guard])
     app.req_options.strip_url_path_trailing_slash = True
@@ -45,7 +48,9 @@ def create_app(
     app.resp_options.media_handlers.update({falcon.MEDIA_JSON: handler})
     add_error_handling(app)
     feed = Feed(service, JOB_FIELDS, lambda row: to_json(job_from_stored(row)))
-    slots = StreamSlots(max_streams_per_user)
+    slots: Slots = StreamSlots(max_streams_per_user)
+    if stream_counter is not None:
+        slots = SharedStreamSlots(max_streams_per_user, *stream_counter)
     wiring = Wiring(service, max_body, stream_seconds, document(ROUTES), feed, slots)
     for route in ROUTES:
         app.add_route(route.template, route.resource(wiring))

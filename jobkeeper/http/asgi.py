@@ -84,7 +84,10 @@ class Bridge:
         except OSError:
             pass  # the client left while we wrote
         finally:
-            stream.release()
+            try:  # giving the slot back may wait on Redis: not on the loop
+                asyncio.get_running_loop().run_in_executor(None, stream.release)
+            except RuntimeError:  # the loop's executor is shut down: the worker exits
+                stream.release()
 
     def _drained(self) -> asyncio.Event:
         """The event of the server draining, watched by one task for every stream."""

@@ -1,4 +1,4 @@
-"""Server-sent event bodies that hold no thread, and the per-user cap on open streams.
+"""Server-sent event bodies that hold no thread.
 
 A resource answers a stream by setting `resp.stream = EventStream(...)` around an async
 generator of messages. Under the event-loop server (http/asgi.py) the request's thread is let
@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncGenerator, Callable, Iterator
-
-import falcon
 
 from jobkeeper.http.media import to_json
 
@@ -82,45 +80,3 @@ class EventStream:
             self._closed = True
         if self.on_close is not None:
             self.on_close()
-
-
-class StreamSlots:
-    """How many event streams each user has open in this process, at most `limit` each."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._open: dict[str, int] = {}
-        self._lock = threading.Lock()
-
-    def take(self, user: str) -> Callable[[], None]:
-        """Count one more stream of `user` and hand back what gives it back; 429 at the cap."""
-        with self._lock:
-            count = self._open.get(user, 0)
-            if count >= self.limit:
-                raise falcon.HTTPTooManyRequests(
-                    title="Too many open streams",
-                    description=f"{user} already has {count} open event streams, the most "
-                    f"allowed ({self.limit}); close one (a page or a `stream` request) and "
-                    "retry",
-                    headers={"Retry-After": "5"},
-                )
-            self._open[user] = count + 1
-        given_back = threading.Event()
-
-        def give_back() -> None:
-            if given_back.is_set():
-                return
-            given_back.set()
-            with self._lock:
-                left = self._open.get(user, 1) - 1
-                if left > 0:
-                    self._open[user] = left
-                else:
-                    self._open.pop(user, None)
-
-        return give_back
-
-    def open_streams(self, user: str) -> int:
-        """How many streams `user` has open here."""
-        with self._lock:
-            return self._open.get(user, 0)

@@ -22,7 +22,8 @@ from jobkeeper.http.auth import caller
 from jobkeeper.http.feed import Feed, Inbox, RowChange, job_number, moves_status
 from jobkeeper.http.models import MAX_ID
 from jobkeeper.http.port import Service
-from jobkeeper.http.sse import KEEPALIVE, EventStream, StreamSlots, message, raw_message
+from jobkeeper.http.sse import KEEPALIVE, EventStream, message, raw_message
+from jobkeeper.http.stream_slots import Slots
 from jobkeeper.http.v1.models import JobStreamQuery
 from jobkeeper.http.v1.representation import JOB_FIELDS, job_from_aggregate
 from jobkeeper.http.validation import read_query
@@ -54,7 +55,7 @@ class JobStream:
         keepalive: float = 10.0,
         max_seconds: float | None = None,
         feed: Feed | None = None,
-        slots: StreamSlots | None = None,
+        slots: Slots | None = None,
     ) -> None:
         self.service, self.poll, self.keepalive = service, poll, keepalive
         self.max_seconds = max_seconds  # then the stream ends; clients reconnect with Last-Event-ID
@@ -174,7 +175,7 @@ class JobListStream:
         service: Service,
         feed: Feed,
         *,
-        slots: StreamSlots | None = None,
+        slots: Slots | None = None,
         keepalive: float = 10.0,
         max_seconds: float | None = None,
     ) -> None:
