@@ -231,6 +231,7 @@ def environ(scope: Scope, body: RequestBody) -> dict[str, Any]:
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": scope.get("scheme", "http"),
         "wsgi.input": body,
+        "wsgi.input_terminated": True,  # the body ends where the request does (chunked too)
         "wsgi.errors": sys.stderr,
         "wsgi.multithread": True,
         "wsgi.multiprocess": True,

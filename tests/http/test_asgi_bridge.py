@@ -50,6 +50,7 @@ class Connection:
 
 def echo(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
     """Answers what it was sent, in two parts (a generator)."""
+    assert environ["wsgi.input_terminated"]  # what lets Falcon read a chunked body
     body = environ["wsgi.input"].read()
     start_response(
         "201 Created", [("Content-Type", "text/plain"), ("X-Seen", environ["QUERY_STRING"])]
