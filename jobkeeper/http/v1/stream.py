@@ -129,7 +129,7 @@ class JobStream:
                     beat = now
                     yield KEEPALIVE
                 elif not read:
-                    await inbox.wait(self.keepalive - (now - beat))
+                    await inbox.wait(_wait(self.keepalive - (now - beat), end, now))
         finally:
             self.feed.leave(inbox, job.number)
 
@@ -237,7 +237,7 @@ class JobListStream:
                     beat = now
                     yield b"id: %d\n%s" % (sent, KEEPALIVE)  # the cursor moves on, silently
                 elif not out:
-                    await inbox.wait(self.keepalive - (now - beat))
+                    await inbox.wait(_wait(self.keepalive - (now - beat), end, now))
         finally:
             self.feed.leave(inbox)
 
@@ -287,6 +287,11 @@ class Filter:
         if self.statuses is None or row[STATUS] in self.statuses:
             return "job"
         return "leave" if change.status_changed else None
+
+
+def _wait(keepalive_in: float, end: float | None, now: float) -> float:
+    """How long a stream may wait: until its keep-alive, or its end if that comes first."""
+    return keepalive_in if end is None else max(0.0, min(keepalive_in, end - now))
 
 
 def event_messages(event: Any, before: Status | None, job: Job) -> Iterator[bytes]:
