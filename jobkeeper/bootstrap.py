@@ -9,6 +9,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -23,22 +24,27 @@ from jobkeeper.actors.host import STOP_TOPICS, JobHost, poke, poke_listener
 from jobkeeper.actors.job_actor import RunSettings
 from jobkeeper.application.app import ADMIN, JobKeeper
 from jobkeeper.application.ports import Undispatched
+from jobkeeper.application.readiness import Check, Lag, Readiness, lag_check, views_lag
 from jobkeeper.dispatch.broker import BrokerUnreachableError, check_broker, open_broker
 from jobkeeper.dispatch.tasks import JobQueue, Launched, RunJobTask
+from jobkeeper.domain.errors import DomainError
 from jobkeeper.domain.job import SYSTEM
+from jobkeeper.kinds.command import CommandKind
 from jobkeeper.kinds.registry import KindRegistry, default_registry
+from jobkeeper.observability.metrics import RequestCounts, Snapshot
+from jobkeeper.projections.lock import ViewsLock
 from jobkeeper.projections.projector import VIEWS, Projector, ViewProjection
 from jobkeeper.projections.store import SideTable, open_view_store
 from jobkeeper.projections.views import Views
-from jobkeeper.settings import Settings
+from jobkeeper.settings import ADMIN_TOKEN_FILE, Settings
 from jobkeeper.stores.feeds import Feed, TopicFeed, WakeFeed
 from jobkeeper.stores.postgres import DatabaseUnreachableError, check_database, setup_lock
 from jobkeeper.stores.redis import RedisUnreachableError, check_redis
 
 log = logging.getLogger(__name__)
 
-ADMIN_TOKEN_FILE = "admin-token"
 ASK_TIMEOUT = 30.0
+REBUILD_WAIT = 3600.0  # seconds a process that keeps the views waits for a running rebuild
 
 
 class Runtime:
@@ -59,12 +65,15 @@ class Runtime:
         self.settings = settings
         if not settings.database_url:
             settings.data.mkdir(parents=True, exist_ok=True)
-        self.kinds = kinds or default_registry()
+        self.kinds = kinds or default_registry(settings.commands)
         self.broker = open_broker(settings.broker_url, namespace=settings.queue)
         self.jobs = JobQueue(self.broker, settings.queue)
         with setup_lock(settings.store_env()):
             self.app = JobKeeper(
-                settings.store_env(), dispatcher=self.jobs, validate_params=self.kinds.validate
+                settings.store_env(),
+                dispatcher=self.jobs,
+                validate_params=self.kinds.validate,
+                counter=RequestCounts(kind.name for kind in self.kinds),
             )
             self.view_store = open_view_store(
                 settings.views_env(), VIEWS, side_tables=(cast(SideTable, liveness),)
@@ -84,7 +93,43 @@ class Runtime:
         if run_jobs:
             self._build_jobs()
         self.admin_token: str | None = None
+        self.views_lock = ViewsLock(self.view_store)  # held while this process keeps the views
         self.closing = threading.Event()  # set when close() begins: open event streams end
+        self.readiness = Readiness(self._readiness_checks())
+
+    def _readiness_checks(self) -> dict[str, Check]:
+        settings = self.settings
+        checks: dict[str, Check] = {
+            "event store": self._event_store_answers,
+            "views": lag_check(self.views_lag, settings.ready_max_lag),
+        }
+        if settings.broker_url != "memory://":
+            checks["broker"] = lambda: check_broker(settings.broker_url, namespace=settings.queue)
+        if settings.redis_url:
+            checks["redis"] = lambda: check_redis(settings.redis_url)
+        return checks
+
+    def _event_store_answers(self) -> None:
+        self.app.position()  # raises when the store does not answer
+
+    def metrics_snapshot(self) -> Snapshot:
+        """What the views say now, for the metrics' gauges."""
+        now = self.app.clock.now()
+        lag = self.views_lag()
+        views = self.views
+        return Snapshot(
+            jobs=views.job_counts(),
+            waiting=views.waiting_jobs(now.isoformat()),
+            live_workers=views.live_workers(time.time() - self.settings.worker_timeout),
+            running_by_worker=views.running_by_worker(),
+            lag_events=lag.events,
+            lag_seconds=lag.seconds,
+        )
+
+    def views_lag(self) -> Lag:
+        """How far the views are behind the event log now."""
+        head, applied = self.app.position(), self.views.position()
+        return views_lag(head, applied, self.app.event_time_after, self.app.clock.now())
 
     def _build_jobs(self) -> None:
         self.liveness = liveness.Liveness(
@@ -113,9 +158,19 @@ class Runtime:
             lease_valid=lease_valid,
         )
         self.app.add_listener(poke_listener(host))
+        for kind in self.kinds:
+            if isinstance(kind, CommandKind):
+                kind.frozen.watch(self._job_state, self.settings.poll_interval)
         topics = [get_topic(t) for t in STOP_TOPICS]
         self.feeds.append(TopicFeed(self.app, topics, lambda job: poke(host, job)))
         return host
+
+    def _job_state(self, job_id: int) -> tuple[str, int] | None:
+        try:
+            job = self.app.get_job(job_id)
+        except DomainError:
+            return None
+        return job.status.value, job.attempt
 
     def _launch(self, job_id: int) -> Launched:
         if self.host is None:
@@ -131,6 +186,7 @@ class Runtime:
     def start(self) -> None:
         """Catch up the views, make sure `admin` exists, recover jobs, start working."""
         if self.projector is not None:
+            self.views_lock.hold(exclusive=False, wait=REBUILD_WAIT)  # a rebuild may be running
             self.projector.start()
         issued = self.app.ensure_admin(self.settings.admin_token)
         if issued is not None:
@@ -172,6 +228,9 @@ class Runtime:
             self.worker.stop(timeout=int(timeout * 1000))
         if self.host is not None:
             self.host.stop(timeout=5)
+            for kind in self.kinds:
+                if isinstance(kind, CommandKind):
+                    kind.frozen.close()
         if self.liveness is not None:
             self.liveness.stop()
             self.liveness.forget()
@@ -180,6 +239,8 @@ class Runtime:
         self.broker.close()
         if self.projector is not None:
             self.projector.stop()
+        self.readiness.close()
+        self.views_lock.release()
         self.app.close()
 
 

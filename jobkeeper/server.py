@@ -12,11 +12,15 @@ event streams cost no thread; each request runs in one of `threads` threads.
 
 from __future__ import annotations
 
+import atexit
 import gc
 import logging
+import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import weakref
 from collections.abc import Callable, Iterator
@@ -64,6 +68,7 @@ GC_THRESHOLDS = (50_000, 20, 100)
 # worker, replace it beside the old one or re-exec the master are ignored in this mode.
 IGNORED_MASTER_SIGNALS = (signal.SIGHUP, signal.SIGTTIN, signal.SIGTTOU, signal.SIGUSR2)
 LEVELS = ("debug", "info", "warning", "error", "critical")
+METRICS_FOLDER_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's own name for it
 
 
 class EventLoopWorker(gasgi.ASGIWorker):  # type: ignore[misc]
@@ -116,6 +121,7 @@ def create_app(runtime: Runtime, settings: Settings) -> WSGIApp:
         rate_limits=limits,
         max_streams_per_user=settings.max_streams_per_user,
         stream_counter=(settings.redis_url, settings.queue) if settings.redis_url else None,
+        metrics_token=settings.metrics_token,
     )
 
 
@@ -175,6 +181,7 @@ class EmbeddedServer(BaseApplication):  # type: ignore[misc]
             "post_fork": self._post_fork,
             "post_worker_init": self._post_worker_init,
             "worker_exit": self._worker_exit,
+            "child_exit": self._child_exit,
         }
         for name, value in options.items():
             self.cfg.set(name, value)
@@ -216,6 +223,12 @@ class EmbeddedServer(BaseApplication):  # type: ignore[misc]
         # This changes the worker's copy of the settings only: the worker drains for
         # DRAIN seconds and keeps the rest of the master's GRACEFUL for closing the runtime.
         worker.cfg.set("graceful_timeout", DRAIN)
+
+    def _child_exit(self, arbiter: Any, worker: Any) -> None:
+        if os.environ.get(METRICS_FOLDER_ENV):
+            from jobkeeper.observability.metrics import process_gone
+
+            process_gone(worker.pid)
 
     def _worker_exit(self, arbiter: Any, worker: Any) -> None:
         # gunicorn also calls this hook in the master for a worker that vanished; only
@@ -275,6 +288,24 @@ def _heartbeat(worker: Any) -> Iterator[None]:
         thread.join(HEARTBEAT * 2)
 
 
+def share_metrics() -> None:
+    """Let the API processes add up their metrics: name a folder (a fresh temporary one
+    unless PROMETHEUS_MULTIPROC_DIR names one) and empty it. This runs in the master before
+    anything imports prometheus_client, which reads the variable once, at its import."""
+    if "prometheus_client" in sys.modules and not os.environ.get(METRICS_FOLDER_ENV):
+        log.warning("metrics were set up before their folder: each process counts its own")
+        return
+    folder = os.environ.get(METRICS_FOLDER_ENV)
+    if not folder:
+        folder = tempfile.mkdtemp(prefix="jobkeeper-metrics-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    os.makedirs(folder, exist_ok=True)
+    for name in os.listdir(folder):
+        if name.endswith(".db"):  # left by the processes of an earlier start
+            os.remove(os.path.join(folder, name))
+    os.environ[METRICS_FOLDER_ENV] = folder
+
+
 def serve(
     settings: Settings,
     *,
@@ -288,6 +319,8 @@ def serve(
     gunicorn ends both the master and the worker with SystemExit (the worker after its
     `worker_exit` hook); it is left to propagate, so nothing runs after this in the worker.
     """
+    if role == "api":
+        share_metrics()
     EmbeddedServer(
         settings, app_factory=app_factory, on_ready=on_ready, role=role, workers=workers
     ).run()

@@ -12,6 +12,8 @@ from jobkeeper.http.rate_limits import RateLimitConfigError, parse_budget
 
 BROKER_SCHEMES = ("memory", "redis", "rediss", "amqp", "amqps")
 REDIS_SCHEMES = ("redis", "rediss", "redis+unix")
+ADMIN_TOKEN_FILE = "admin-token"
+"""The file in the data folder that keeps the admin's first token (read by local commands)."""
 
 
 class SettingsError(ValueError):
@@ -33,6 +35,7 @@ class Settings:
     poll_interval: float = 1.0
     max_body: int = 1024 * 1024
     log_level: str = "info"
+    log_format: str = "text"  # text, or json: one JSON object per line
     queue: str = "jobkeeper"  # broker queue name, and the Redis key namespace
     worker_timeout: float = 30.0  # a worker silent this long has lost its jobs
     admin_token: str = ""  # the admin's token, chosen by the operator (else one is made)
@@ -40,6 +43,9 @@ class Settings:
     rate_reads: str = "1200/minute"  # each user's budget of reads (or "off")
     redis_url: str = ""  # rate-limit counters shared in Redis; empty: in this process's memory
     max_streams_per_user: int = 20  # event streams one user may hold open at once
+    commands: str = ""  # the commands file of the `command` kind; empty: no programs may run
+    metrics_token: str = ""  # a token for GET /metrics alone (admins' tokens also work)
+    ready_max_lag: float = 10.0  # /readyz fails while the views are further behind (seconds)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -62,7 +68,7 @@ class Settings:
         for name in ("port", "threads", "max_running", "max_body", "max_streams_per_user"):
             if int(getattr(self, name)) < (0 if name == "port" else 1):
                 raise SettingsError(f"JOBKEEPER_{name.upper()} must be a positive number")
-        for name in ("checkpoint_interval", "poll_interval", "worker_timeout"):
+        for name in ("checkpoint_interval", "poll_interval", "worker_timeout", "ready_max_lag"):
             if float(getattr(self, name)) <= 0:
                 raise SettingsError(f"JOBKEEPER_{name.upper()} must be more than 0 seconds")
         if urlparse(self.broker_url).scheme not in BROKER_SCHEMES:
@@ -71,6 +77,10 @@ class Settings:
                 "redis://host:6379/0 or amqp://user:password@host:5672/"
             )
         self._check_rate_limits()
+        if self.log_format not in ("text", "json"):
+            raise SettingsError(
+                f"JOBKEEPER_LOG_FORMAT={self.log_format!r} is not a log format; use text or json"
+            )
         if not self.queue.replace("-", "").replace("_", "").replace(".", "").isalnum():
             raise SettingsError("JOBKEEPER_QUEUE may hold letters, digits, '-', '_' and '.'")
         self.store_env()

@@ -92,8 +92,9 @@ class JobHost(pykka.ThreadingActor):
             return LaunchResult("skipped", reason=f"another run won: {error}")
         on_exit = self._on_exit
         ref = JobActor.start(
-            self.app, started, kind, run_id, self.settings, on_exit, self.lease_valid
-        )
+            self.app, started, kind, run_id, self.settings, on_exit, self.lease_valid,
+            worker=self.worker_id,
+        )  # fmt: skip
         self.live[job_id] = (run_id, ref)
         return LaunchResult("started")
 

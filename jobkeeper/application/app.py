@@ -8,29 +8,40 @@ the injected `Dispatcher`. Time comes from the injected `Clock`; the domain read
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import BaseAggregate
-from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.persistence import IntegrityError, Recording, StoredEvent
 from eventsourcing.utils import get_topic
 
 from jobkeeper.application.caches import LiveJobs, TokenCache
-from jobkeeper.application.history import HistoryEntry, history_entries
+from jobkeeper.application.history import (
+    EventSource,
+    HistoryEntry,
+    HistoryPage,
+    history_entries,
+    history_entry,
+    history_page,
+    history_stream,
+)
+from jobkeeper.application.idempotency import InFlight, Keyed, recorded_answer, records
 from jobkeeper.application.numbering import Numbering
-from jobkeeper.application.ports import Clock, Dispatcher, SystemClock
+from jobkeeper.application.ports import Clock, Counter, Dispatcher, SystemClock, Uncounted
 from jobkeeper.domain.errors import (
     ConflictError,
     DomainError,
     ForbiddenError,
     InvalidJobError,
     JobNotFoundError,
+    ReplayedError,
     UserExistsError,
     UserNotFoundError,
 )
+from jobkeeper.domain.idempotency import IdempotencyKey
 from jobkeeper.domain.job import JSON, SYSTEM, Job, LogLines, job_aggregate_id
 from jobkeeper.domain.lifecycle import LIVE, Status
 from jobkeeper.domain.tokens import CONFIGURED, NewToken, configured_token, make_token
@@ -75,6 +86,12 @@ class Outcome:
     job: Job
     changed: bool
     position: int | None
+    replayed: bool = False
+    """The answer of an earlier request with the same idempotency key, given again."""
+
+
+class _AnsweredElsewhere(Exception):
+    """Another request with the same idempotency key was recorded first."""
 
 
 def _project(aggregate: Any, events: Iterable[Any]) -> Any:
@@ -102,8 +119,10 @@ class JobKeeper(Application[str]):
         dispatcher: Dispatcher,
         validate_params: ParamsValidator | None = None,
         clock: Clock | None = None,
+        counter: Counter | None = None,
     ) -> None:
         super().__init__(env)
+        self.counter: Counter = counter or Uncounted()
         self.dispatcher = dispatcher
         self.validate_params = validate_params or _no_validation
         self.clock: Clock = clock or SystemClock()
@@ -112,6 +131,7 @@ class JobKeeper(Application[str]):
         self._user_numbers = Numbering(lambda n: self._exists(user_number_id(n)))
         self._tokens: TokenCache[User] = TokenCache(self.clock.monotonic)
         self._live = LiveJobs()
+        self._in_flight = InFlight()
 
     # Plumbing.
 
@@ -153,6 +173,14 @@ class JobKeeper(Application[str]):
         """The id of the newest notification in the event log (0 when empty)."""
         return self.recorder.max_notification_id() or 0
 
+    def event_time_after(self, position: int) -> datetime | None:
+        """When the first event after notification `position` happened (None: none yet)."""
+        notifications = self.recorder.select_notifications(start=position + 1, limit=1)
+        if not notifications:
+            return None
+        moment: datetime = self.mapper.to_domain_event(notifications[0]).timestamp  # type: ignore[attr-defined]
+        return moment
+
     def _exists(self, aggregate_id: str) -> bool:
         return bool(self.recorder.select_events(aggregate_id, limit=1))
 
@@ -180,8 +208,31 @@ class JobKeeper(Application[str]):
         name: str | None = None,
         not_before: datetime | None = None,
         deadline: datetime | None = None,
+        keyed: Keyed | None = None,
     ) -> Outcome:
-        """Accept a job of a registered kind under the next free number, and dispatch it."""
+        """Accept a job of a registered kind under the next free number, and dispatch it;
+        with `keyed`, once per idempotency key."""
+        return self._counted(
+            lambda outcome: self.counter.submitted(kind, outcome),
+            keyed,
+            lambda: self._submit(
+                kind=kind, params=params, owner=owner, by=by, name=name,
+                not_before=not_before, deadline=deadline, keyed=keyed,
+            ),
+        )  # fmt: skip
+
+    def _submit(
+        self,
+        *,
+        kind: str,
+        params: dict[str, Any],
+        owner: str,
+        by: str,
+        name: str | None,
+        not_before: datetime | None,
+        deadline: datetime | None,
+        keyed: Keyed | None,
+    ) -> Outcome:
         if not self._exists(user_aggregate_id(owner)):
             raise InvalidJobError(f"owner {owner!r} is not a user; create the user first")
         if owner != by and not self.is_admin(by):
@@ -200,8 +251,11 @@ class JobKeeper(Application[str]):
                 not_before=not_before, deadline=deadline, by=by, at=self.clock.now(),
             )  # fmt: skip
             try:
-                recordings = self.save(job)
+                recordings = self.save(job, *self._answers(keyed, job))
             except IntegrityError:
+                if self._answered_elsewhere(keyed):
+                    self._job_numbers.give_back(number)
+                    raise _AnsweredElsewhere() from None
                 self._job_numbers.skip_past(number)  # another process took it
                 continue
             except BaseException:
@@ -210,31 +264,131 @@ class JobKeeper(Application[str]):
             return self._dispatch_if_queued(Outcome(job, True, _last_position(recordings)))
         raise ConflictError("could not allocate a job number; try again")
 
-    def stop(self, job_id: int, by: str) -> Outcome:
+    def stop(self, job_id: int, by: str, keyed: Keyed | None = None) -> Outcome:
         """Pause a job, keeping its progress; only its owner or an admin may."""
-        return self._command(job_id, lambda job, at: job.stop(by, at), by=by)
+        return self._once(
+            keyed,
+            lambda: self._command(job_id, lambda job, at: job.stop(by, at), by=by, keyed=keyed),
+        )
 
-    def resume(self, job_id: int, by: str) -> Outcome:
+    def resume(self, job_id: int, by: str, keyed: Keyed | None = None) -> Outcome:
         """Queue a stopped job to continue from its last checkpoint, and dispatch it."""
-        outcome = self._command(job_id, lambda job, at: job.resume(by, at), by=by)
-        return self._dispatch_if_queued(outcome)
+        return self._once(
+            keyed,
+            lambda: self._dispatch_if_queued(
+                self._command(job_id, lambda job, at: job.resume(by, at), by=by, keyed=keyed)
+            ),
+        )
 
-    def cancel(self, job_id: int, by: str) -> Outcome:
+    def cancel(self, job_id: int, by: str, keyed: Keyed | None = None) -> Outcome:
         """End a job for good (until a restart)."""
-        return self._command(job_id, lambda job, at: job.cancel(by, at), by=by)
+        return self._once(
+            keyed,
+            lambda: self._command(job_id, lambda job, at: job.cancel(by, at), by=by, keyed=keyed),
+        )
 
-    def restart(self, job_id: int, by: str) -> Outcome:
+    def restart(self, job_id: int, by: str, keyed: Keyed | None = None) -> Outcome:
         """Queue a new attempt of the job, from scratch, and dispatch it."""
-        outcome = self._command(job_id, lambda job, at: job.restart(by, at), by=by)
-        return self._dispatch_if_queued(outcome)
+        return self._once(
+            keyed,
+            lambda: self._dispatch_if_queued(
+                self._command(job_id, lambda job, at: job.restart(by, at), by=by, keyed=keyed)
+            ),
+        )
 
-    def command(self, name: str, job_id: int, by: str) -> Outcome:
-        """The user command called `name` (stop, resume, cancel or restart)."""
-        commands: dict[str, Callable[[int, str], Outcome]] = {
+    def command(self, name: str, job_id: int, by: str, keyed: Keyed | None = None) -> Outcome:
+        """The user command called `name` (stop, resume, cancel or restart), counted."""
+        commands: dict[str, Callable[[int, str, Keyed | None], Outcome]] = {
             "stop": self.stop, "resume": self.resume, "cancel": self.cancel,
             "restart": self.restart,
         }  # fmt: skip
-        return commands[name](job_id, by)
+        command = commands[name]
+        return self._counted(
+            lambda outcome: self.counter.commanded(name, outcome),
+            None,
+            lambda: command(job_id, by, keyed),
+        )
+
+    def _counted(
+        self, count: Callable[[str], None], keyed: Keyed | None, run: Callable[[], Outcome]
+    ) -> Outcome:
+        """Run a user's request (once per key, see `_once`) and count what became of it."""
+        try:
+            outcome = self._once(keyed, run)
+        except DomainError as error:
+            count(type(error).__name__)
+            raise
+        count("replayed" if outcome.replayed else "recorded" if outcome.changed else "unchanged")
+        return outcome
+
+    # Jobs: idempotency keys.
+
+    def _once(self, keyed: Keyed | None, run: Callable[[], Outcome]) -> Outcome:
+        """Run a user's request, or with an idempotency key, give the answer recorded for
+        the key (a retry); the answer, or the error met, is saved with what `run` records."""
+        if keyed is None:
+            return run()
+        with self._in_flight.hold(keyed):
+            replay = self._replay(keyed)
+            if replay is not None:
+                return replay
+            try:
+                return run()
+            except _AnsweredElsewhere:
+                return self._replay(keyed) or run()
+            except DomainError as error:
+                if records(error) and not self._record_error(keyed, error):
+                    return self._replay(keyed) or run()
+                raise
+
+    def _key(self, keyed: Keyed) -> IdempotencyKey | None:
+        try:
+            key: object = self.repository.get(keyed.aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(key, IdempotencyKey)
+        return key
+
+    def _replay(self, keyed: Keyed) -> Outcome | None:
+        """The recorded answer to the key, if it has one to give again."""
+        answer = recorded_answer(self._key(keyed), keyed, self.clock.now())
+        if answer is None:
+            return None
+        if answer.error is not None:
+            raise ReplayedError(answer.error, answer.message or answer.error)
+        assert answer.job_id is not None
+        job = self.get_job(answer.job_id, version=answer.job_version)
+        return Outcome(job, False, None, replayed=True)
+
+    def _answered_elsewhere(self, keyed: Keyed | None) -> bool:
+        return keyed is not None and recorded_answer(
+            self._key(keyed), keyed, self.clock.now()
+        ) is not None
+
+    def _answers(self, keyed: Keyed | None, job: Job) -> list[IdempotencyKey]:
+        """The key's record of answering with `job` as it will be once saved."""
+        if keyed is None:
+            return []
+        key = IdempotencyKey.answer(
+            self._key(keyed), keyed.user, keyed.key, self.clock.now(),
+            fingerprint=keyed.fingerprint, job_id=job.number, job_version=job.version,
+            error=None, message=None,
+        )  # fmt: skip
+        return [key]
+
+    def _record_error(self, keyed: Keyed, error: DomainError) -> bool:
+        """Save the error as the key's answer; False if another request answered first."""
+        name = error.error if isinstance(error, ReplayedError) else type(error).__name__
+        key = IdempotencyKey.answer(
+            self._key(keyed), keyed.user, keyed.key, self.clock.now(),
+            fingerprint=keyed.fingerprint, job_id=None, job_version=None, error=name,
+            message=str(error),
+        )  # fmt: skip
+        try:
+            self.save(key)
+        except IntegrityError:
+            return False
+        return True
 
     # Jobs: queries.
 
@@ -268,6 +422,45 @@ class JobKeeper(Application[str]):
         if not entries:
             raise JobNotFoundError(job_id)
         return entries
+
+    def history_page(
+        self,
+        job_id: int,
+        *,
+        after: int | None = None,
+        limit: int = 100,
+        types: frozenset[str] = frozenset(),
+        descending: bool = False,
+    ) -> HistoryPage:
+        """A page of the job's history after `after` (exclusive, in the reading order)."""
+        page = history_page(
+            self._event_source(job_id), after=after, limit=limit, types=types,
+            descending=descending,
+        )  # fmt: skip
+        if not page.items and page.next_after is None:
+            self.check_job_exists(job_id)
+        return page
+
+    def history_stream(self, job_id: int) -> Iterator[HistoryEntry]:
+        """Every event of the job, oldest first, read from the store a chunk at a time."""
+        self.check_job_exists(job_id)
+        return history_stream(self._event_source(job_id))
+
+    def _event_source(self, job_id: int) -> EventSource[StoredEvent]:
+        originator_id = job_aggregate_id(job_id)
+
+        def read(after: int | None, descending: bool, limit: int) -> Sequence[StoredEvent]:
+            if descending:
+                below = None if after is None else after - 1
+                return self.recorder.select_events(
+                    originator_id, lte=below, desc=True, limit=limit
+                )
+            return self.recorder.select_events(originator_id, gt=after, limit=limit)
+
+        def entry(stored: StoredEvent) -> HistoryEntry:
+            return history_entry(cast(Job.Event, self.mapper.to_domain_event(stored)))
+
+        return EventSource(read, _stored_version, _stored_type, entry)
 
     def job_events_after(self, job_id: int, version: int, limit: int) -> list[Job.Event]:
         """Up to `limit` events of the job after `version`, oldest first."""
@@ -361,6 +554,7 @@ class JobKeeper(Application[str]):
         *,
         retry: bool = True,
         by: str | None = None,
+        keyed: Keyed | None = None,
     ) -> Outcome:
         """Apply `command` to the freshest job and save; on a version conflict, try again.
 
@@ -371,12 +565,17 @@ class JobKeeper(Application[str]):
             if by is not None:
                 self._check_may_command(job, by)
             command(job, self.clock.now())
-            if not job.pending_events:
+            if not job.pending_events and keyed is None:
                 return Outcome(job, False, None)
+            changed = bool(job.pending_events)
             try:
-                recordings = self.save(job)
+                recordings = self.save(job, *self._answers(keyed, job))
             except IntegrityError:
+                if self._answered_elsewhere(keyed):
+                    raise _AnsweredElsewhere() from None
                 continue
+            if not changed:
+                return Outcome(job, False, _last_position(recordings))
             if by is None:  # a run's own command: its next report may start from this job
                 self._live.remember(job)
             return Outcome(job, True, _last_position(recordings))
@@ -590,9 +789,20 @@ def _aware(moment: datetime | None, field: str) -> datetime | None:
     return moment.astimezone(UTC)
 
 
+def _stored_version(stored: StoredEvent) -> int:
+    return stored.originator_version
+
+
+def _stored_type(stored: StoredEvent) -> str:
+    """The event's class name, read from its topic (`module:Job.Progressed`) undecoded."""
+    return stored.topic.rsplit(".", 1)[-1]
+
+
 def _last_position(recordings: Iterable[Recording[str]]) -> int | None:
     ids = [r.notification.id for r in recordings if r.notification.id is not None]
     return max(ids) if ids else None
 
 
-__all__ = ["ADMIN", "SYSTEM", "HistoryEntry", "JobKeeper", "Outcome", "ParamsValidator"]
+__all__ = [
+    "ADMIN", "SYSTEM", "HistoryEntry", "HistoryPage", "JobKeeper", "Outcome", "ParamsValidator",
+]  # fmt: skip

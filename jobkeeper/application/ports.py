@@ -1,4 +1,5 @@
-"""What the application is given from outside: a way to dispatch jobs, and a clock."""
+"""What the application is given from outside: a way to dispatch jobs, a clock, and a
+place to count the users' requests (the metrics, in bootstrap)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,25 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
     def monotonic(self) -> float: ...
+
+
+class Counter(Protocol):
+    """Counts what became of the users' submits and commands: "recorded", "unchanged",
+    "replayed", or the error's name."""
+
+    def submitted(self, kind: str, outcome: str) -> None: ...
+
+    def commanded(self, command: str, outcome: str) -> None: ...
+
+
+class Uncounted:
+    """Counts nothing (tests and operators' commands)."""
+
+    def submitted(self, kind: str, outcome: str) -> None:
+        pass
+
+    def commanded(self, command: str, outcome: str) -> None:
+        pass
 
 
 class SystemClock:

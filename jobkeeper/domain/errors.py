@@ -67,3 +67,19 @@ class StaleRunError(DomainError):
 
 class ConflictError(DomainError):
     """Raised when a command lost every retry against concurrent writers."""
+
+
+class KeyReusedError(DomainError):
+    """Raised when an idempotency key comes back with a different request."""
+
+
+class KeyInFlightError(DomainError):
+    """Raised when a request's idempotency key is held by a request still being answered."""
+
+
+class ReplayedError(DomainError):
+    """The error the first request with an idempotency key met, given again to a retry."""
+
+    def __init__(self, error: str, message: str) -> None:
+        super().__init__(message)
+        self.error = error

@@ -14,6 +14,7 @@ from jobkeeper.http.meta.openapi import document
 from jobkeeper.http.meta.routes import META_ROUTES
 from jobkeeper.http.port import Service
 from jobkeeper.http.rate_limits import RateLimits
+from jobkeeper.http.request_log import RequestLog
 from jobkeeper.http.routing import CONVERTERS, Route, Wiring
 from jobkeeper.http.stream_slots import SharedStreamSlots, Slots, StreamSlots
 from jobkeeper.http.v1.representation import JOB_FIELDS, job_from_stored
@@ -31,6 +32,7 @@ def create_app(
     max_body: int = 1024 * 1024,
     stream_seconds: float | None = None,
     rate_limits: RateLimits | None = None,
+    metrics_token: str = "",
     max_streams_per_user: int = DEFAULT_MAX_STREAMS,
     stream_counter: tuple[str, str] | None = None,
 ) -> falcon.App[falcon.Request, falcon.Response]:
@@ -38,9 +40,9 @@ def create_app(
     end after `stream_seconds` (None: when their job finishes), each user keeps at most
     `max_streams_per_user` open (counted in this process, or in Redis for every process when
     `stream_counter` is a Redis URL and a key namespace), and callers are held to
-    `rate_limits` (None: no limits)."""
-    guard = Guard(authenticate_with(service), ROUTES, rate_limits)
-    app = falcon.App(media_type=falcon.MEDIA_JSON, middleware=[guard])
+    `rate_limits` (None: no limits); /metrics also answers to `metrics_token`."""
+    guard = Guard(authenticate_with(service), ROUTES, rate_limits, metrics_token)
+    app = falcon.App(media_type=falcon.MEDIA_JSON, middleware=(RequestLog(), guard))
     app.req_options.strip_url_path_trailing_slash = True
     app.router_options.converters.update(CONVERTERS)
     handler = falcon.media.JSONHandler(dumps=to_json, loads=orjson.loads)

@@ -15,6 +15,9 @@ from jobkeeper.domain.errors import (
     InvalidJobError,
     InvalidUserError,
     JobNotFoundError,
+    KeyInFlightError,
+    KeyReusedError,
+    ReplayedError,
     TransitionError,
     UserExistsError,
     UserNotFoundError,
@@ -32,11 +35,19 @@ STATUS_OF: dict[type, tuple[str, str]] = {
     UserExistsError: (falcon.HTTP_409, "User exists"),
     ConflictError: (falcon.HTTP_409, "Conflict"),
     ForbiddenError: (falcon.HTTP_403, "Forbidden"),
+    KeyReusedError: (falcon.HTTP_422, "Idempotency key reused"),
+    KeyInFlightError: (falcon.HTTP_409, "Request in progress"),
 }
+STATUS_BY_NAME = {error.__name__: answer for error, answer in STATUS_OF.items()}
 
 
 def domain_error(req: falcon.Request, resp: falcon.Response, ex: Exception, params: Any) -> None:
-    """Answer a domain error with its status; the error's message is the description."""
+    """Answer a domain error with its status; the error's message is the description. An
+    error given again for an idempotency key answers as the first time, and says so."""
+    if isinstance(ex, ReplayedError):
+        status, title = STATUS_BY_NAME.get(ex.error, (falcon.HTTP_409, "Conflict"))
+        headers = {"Idempotent-Replayed": "true"}
+        raise falcon.HTTPError(status, title=title, description=str(ex), headers=headers)
     status, title = next(STATUS_OF[c] for c in type(ex).__mro__ if c in STATUS_OF)
     raise falcon.HTTPError(status, title=title, description=str(ex))
 
@@ -68,6 +79,6 @@ def add_error_handling(app: falcon.App[falcon.Request, falcon.Response]) -> None
     """Register the catch-all, each domain error's handler, and the JSON error serializer."""
     app.add_error_handler(Exception, unexpected_error)
     app.add_error_handler(falcon.HTTPRouteNotFound, route_not_found)
-    for error_class in STATUS_OF:
+    for error_class in (*STATUS_OF, ReplayedError):
         app.add_error_handler(error_class, domain_error)
     app.set_error_serializer(serialize)

@@ -5,11 +5,13 @@ shares no budget with others at the same address; then the request is counted (p
 or per client address for a missing or wrong token), so guessing tokens runs into 429 like
 anything else; then a request without a valid token answers 401. A refused request never
 reaches its resource, so it touches no store. Public routes and unknown paths (404, nothing
-there) are neither authenticated nor counted.
+there) are neither authenticated nor counted. A route open to scrapers (the metrics) also
+takes the metrics token, which belongs to no user and spends no budget.
 """
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable, Iterable
 
 import falcon
@@ -17,6 +19,7 @@ import falcon
 from jobkeeper.http.auth import bearer_token, unauthorized
 from jobkeeper.http.rate_limits import RateLimits, Verdict
 from jobkeeper.http.routing import Route
+from jobkeeper.observability.metrics import RATE_LIMITED
 
 Authenticate = Callable[[str], str | None]
 """The name of the user a token belongs to, or None for a wrong or revoked token."""
@@ -26,11 +29,17 @@ class Guard:
     """Falcon middleware: authenticates, rate-limits and turns away unauthenticated requests."""
 
     def __init__(
-        self, authenticate: Authenticate, routes: Iterable[Route], limits: RateLimits | None
+        self,
+        authenticate: Authenticate,
+        routes: Iterable[Route],
+        limits: RateLimits | None,
+        metrics_token: str = "",
     ) -> None:
         self.authenticate, self.limits = authenticate, limits
+        self.metrics_token = metrics_token.encode()
         routes = list(routes)
         self.public = {route.template for route in routes if route.public}
+        self.scraped = {route.template for route in routes if route.scraped}
         self.commands = {
             (route.template, operation.method)
             for route in routes
@@ -45,15 +54,26 @@ class Guard:
         if req.uri_template in self.public:
             return
         token = bearer_token(req)
+        if token is not None and self._is_metrics_token(req, token):
+            req.context.scraper = True
+            return
         user = self.authenticate(token) if token is not None else None
         req.context.user = user
         verdict = self._count(req, user)
         if verdict is not None:
             resp.set_headers(verdict.headers())
             if not verdict.allowed:
+                RATE_LIMITED.labels(verdict.kind).inc()
                 raise too_many(verdict, user, req.remote_addr)
         if user is None:
             raise unauthorized(req)
+
+    def _is_metrics_token(self, req: falcon.Request, token: str) -> bool:
+        return (
+            bool(self.metrics_token)
+            and req.uri_template in self.scraped
+            and hmac.compare_digest(token.encode(), self.metrics_token)
+        )
 
     def _count(self, req: falcon.Request, user: str | None) -> Verdict | None:
         if self.limits is None:

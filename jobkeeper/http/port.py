@@ -7,15 +7,19 @@ HTTP layer alone can stand a fake in for the application.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Protocol
 
 from jobkeeper.application.app import Outcome
-from jobkeeper.application.history import HistoryEntry
+from jobkeeper.application.history import HistoryEntry, HistoryPage
+from jobkeeper.application.idempotency import Keyed
+from jobkeeper.application.readiness import Readiness
 from jobkeeper.domain.job import Job
 from jobkeeper.domain.tokens import NewToken
 from jobkeeper.domain.user import User
 from jobkeeper.kinds.registry import KindRegistry
+from jobkeeper.observability.metrics import Snapshot
 from jobkeeper.projections.views import Views
 
 
@@ -32,9 +36,12 @@ class Jobs(Protocol):
         name: str | None = None,
         not_before: datetime | None = None,
         deadline: datetime | None = None,
+        keyed: Keyed | None = None,
     ) -> Outcome: ...
 
-    def command(self, name: str, job_id: int, by: str) -> Outcome: ...
+    def command(
+        self, name: str, job_id: int, by: str, keyed: Keyed | None = None
+    ) -> Outcome: ...
 
     def get_job(
         self, job_id: int, version: int | None = None, *, to_change: bool = True
@@ -42,7 +49,17 @@ class Jobs(Protocol):
 
     def check_job_exists(self, job_id: int) -> None: ...
 
-    def history(self, job_id: int) -> list[HistoryEntry]: ...
+    def history_page(
+        self,
+        job_id: int,
+        *,
+        after: int | None = None,
+        limit: int = 100,
+        types: frozenset[str] = frozenset(),
+        descending: bool = False,
+    ) -> HistoryPage: ...
+
+    def history_stream(self, job_id: int) -> Iterator[HistoryEntry]: ...
 
     def job_events_after(self, job_id: int, version: int, limit: int) -> list[Job.Event]: ...
 
@@ -82,6 +99,15 @@ class Service(Protocol):
 
     @property
     def kinds(self) -> KindRegistry: ...
+
+    @property
+    def readiness(self) -> Readiness:
+        """The checks behind /readyz."""
+        ...
+
+    def metrics_snapshot(self) -> Snapshot:
+        """What the views say now, for the metrics' gauges."""
+        ...
 
     @property
     def closing(self) -> threading.Event:

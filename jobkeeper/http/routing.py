@@ -113,7 +113,8 @@ class Wiring:
 class Route:
     """A path (OpenAPI template), the factory of its resource, and its operations.
 
-    A `public` route answers without credentials and without a rate limit.
+    A `public` route answers without credentials and without a rate limit; a `scraped` one
+    also answers to the metrics token.
     """
 
     path: str
@@ -121,6 +122,7 @@ class Route:
     operations: tuple[Operation, ...]
     tag: str
     public: bool = False
+    scraped: bool = False
     path_parameters: Mapping[str, PathParameter] = field(default_factory=dict)
 
     @property
@@ -148,13 +150,23 @@ def get(summary: str, body: Any, *codes: int, **extra: Any) -> Operation:
     return Operation("GET", summary, {200: Reply("OK", body), **errors(*codes)}, **extra)
 
 
-def create(summary: str, body: type[BaseModel], answer: Any, **extra: Any) -> Operation:
+def create(
+    summary: str,
+    body: type[BaseModel],
+    answer: Any,
+    *,
+    more_errors: tuple[int, ...] = (),
+    reply_headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> Operation:
     """A POST that creates what `body` describes: 201 with `answer`, or a bad-input error."""
     headers = {
         "Location": "where the new resource is",
         POSITION_HEADER: "pass as `position` to lists",
+        **(reply_headers or {}),
     }
-    replies = {201: Reply("Created", answer, headers=headers), **errors(400, 403, 409, 413, 415)}
+    statuses = (400, 403, 409, 413, 415, *more_errors)
+    replies = {201: Reply("Created", answer, headers=headers), **errors(*statuses)}
     return Operation("POST", summary, replies, body=body, **extra)
 
 
@@ -168,9 +180,16 @@ ERROR_MEANINGS = {
     401: "No token, or a wrong or revoked one: send `Authorization: Bearer <token>`",
     403: "The caller may not do this (not the job's owner, the user, or an admin)",
     404: "No such job, user, token or path",
-    409: "The command is not allowed in the job's status, or the name is taken",
+    409: (
+        "The command is not allowed in the job's status, the name is taken, or a request with"
+        " the same Idempotency-Key is still being answered"
+    ),
     413: "The body is larger than the limit",
     415: "The body's content type is not accepted",
+    422: (
+        "The Idempotency-Key was used for a different request, or a query parameter has a"
+        " value this operation cannot use: the description says which"
+    ),
     429: "Over the caller's budget of commands or reads: retry after `Retry-After` seconds",
 }
 RATE_HEADERS = {

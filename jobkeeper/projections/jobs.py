@@ -220,6 +220,32 @@ def select_ids(db: Database, columns: Sequence[str], ids: Sequence[int]) -> list
     return db.values_at_once(query, tuple(ids), columns, REAL_COLUMNS, newest_first=True)
 
 
+def counts(db: Database) -> list[tuple[str, str, int]]:
+    """How many jobs there are of each status and kind."""
+    rows = db.all("SELECT status, kind, COUNT(*) AS n FROM {jobs} GROUP BY status, kind")
+    return [(row["status"], row["kind"], int(row["n"])) for row in rows]
+
+
+def waiting(db: Database, now: str) -> int:
+    """How many queued jobs are due (`not_before` passed, as ISO text in UTC) at `now`."""
+    row = db.one(
+        "SELECT COUNT(*) AS n FROM {jobs} "
+        "WHERE status = ? AND (not_before IS NULL OR not_before <= ?)",
+        ("queued", now),
+    )
+    return int(row["n"]) if row else 0
+
+
+def running_by_worker(db: Database) -> list[tuple[str, int]]:
+    """How many jobs each worker runs, as the view last saw it."""
+    rows = db.all(
+        "SELECT worker, COUNT(*) AS n FROM {jobs} WHERE status = ? AND worker IS NOT NULL "
+        "GROUP BY worker",
+        ("running",),
+    )
+    return [(row["worker"], int(row["n"])) for row in rows]
+
+
 def active_workers(db: Database) -> set[str]:
     """The workers that run, stop or cancel some job, as the view last saw it."""
     rows = db.all(

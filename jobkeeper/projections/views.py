@@ -46,6 +46,27 @@ class Views:
         with self.store.reading() as db:
             return jobs.select_ids(db, columns, ids)
 
+    def job_counts(self) -> list[tuple[str, str, int]]:
+        """How many jobs there are of each status and kind."""
+        with self.store.reading() as db:
+            return jobs.counts(db)
+
+    def waiting_jobs(self, now: str) -> int:
+        """Queued jobs due at `now` (ISO text, UTC)."""
+        with self.store.reading() as db:
+            return jobs.waiting(db, now)
+
+    def running_by_worker(self) -> list[tuple[str, int]]:
+        """How many jobs each worker runs."""
+        with self.store.reading() as db:
+            return jobs.running_by_worker(db)
+
+    def live_workers(self, seen_since: float) -> int:
+        """Workers whose heartbeat (a Unix time) is later than `seen_since`."""
+        with self.store.reading() as db:
+            row = db.one("SELECT COUNT(*) AS n FROM {workers} WHERE seen_at > ?", (seen_since,))
+        return int(row["n"]) if row else 0
+
     def active_workers(self) -> set[str]:
         """The workers that some live job belongs to."""
         with self.store.reading() as db:

@@ -24,7 +24,9 @@ from jobkeeper.settings import Settings
 from tests.conftest import SCALED_MARKS, backend_settings
 from tests.http.fake import FakeService
 
-PUBLIC_ROUTES = frozenset({"/healthz", "/openapi.json", "/docs", "/docs/assets/{asset}"})
+PUBLIC_ROUTES = frozenset(
+    {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/assets/{asset}"}
+)
 """The routes that answer without a token: exactly these (the routes' `public` flags say so)."""
 MAX_BODY = 4096
 SHORT = {"kind": "sleep", "params": {"seconds": 0.3, "step": 0.1}}
@@ -71,10 +73,16 @@ class Api:
 
     def history(self, job_id: int) -> list[dict[str, Any]]:
         """GET /jobs/{id}/history: the job's events."""
-        items: list[dict[str, Any]] = self.client.simulate_get(
-            f"/api/v1/jobs/{job_id}/history"
-        ).json["items"]
-        return items
+        items: list[dict[str, Any]] = []
+        after: int | None = None
+        while True:
+            params = {"limit": 1000} if after is None else {"limit": 1000, "after": after}
+            page = self.client.simulate_get(f"/api/v1/jobs/{job_id}/history", params=params)
+            assert page.status_code == 200, page.json
+            items += page.json["items"]
+            after = page.json["next_after"]
+            if after is None:
+                return items
 
     def wait_for_status(self, job_id: int, *statuses: str, timeout: float = 10.0) -> dict[str, Any]:
         """The job once its status is one of `statuses`."""

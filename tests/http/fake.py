@@ -19,7 +19,16 @@ from typing import Any, cast
 from eventsourcing.domain import BaseAggregate
 
 from jobkeeper.application.app import Outcome
-from jobkeeper.application.history import HistoryEntry, history_entries
+from jobkeeper.application.history import (
+    EventSource,
+    HistoryEntry,
+    HistoryPage,
+    history_entry,
+    history_page,
+    history_stream,
+)
+from jobkeeper.application.idempotency import Keyed
+from jobkeeper.application.readiness import Readiness
 from jobkeeper.domain.errors import (
     InvalidJobError,
     JobNotFoundError,
@@ -33,6 +42,7 @@ from jobkeeper.domain.tokens import parse as parse_token
 from jobkeeper.domain.user import User, check_name
 from jobkeeper.http.port import Jobs
 from jobkeeper.kinds.registry import KindRegistry, default_registry
+from jobkeeper.observability.metrics import Snapshot
 from jobkeeper.projections.store import Row
 from jobkeeper.projections.views import Views
 
@@ -135,11 +145,12 @@ class FakeJobs:
         name: str | None = None,
         not_before: datetime | None = None,
         deadline: datetime | None = None,
+        keyed: Keyed | None = None,
     ) -> Outcome:
         """A new queued job under the next number, its params checked by the real kinds."""
         self._called(
             "submit", kind=kind, params=params, owner=owner, by=by, name=name,
-            not_before=not_before, deadline=deadline,
+            not_before=not_before, deadline=deadline, keyed=keyed,
         )  # fmt: skip
         if owner not in self.users:
             raise InvalidJobError(f"owner {owner!r} is not a user; create the user first")
@@ -152,9 +163,9 @@ class FakeJobs:
         self.jobs[number] = []
         return Outcome(job, True, self._keep(job, self.jobs[number]))
 
-    def command(self, name: str, job_id: int, by: str) -> Outcome:
+    def command(self, name: str, job_id: int, by: str, keyed: Keyed | None = None) -> Outcome:
         """The user command `name` (stop, resume, cancel or restart) on the job."""
-        self._called("command", name=name, job_id=job_id, by=by)
+        self._called("command", name=name, job_id=job_id, by=by, keyed=keyed)
         events = self._events(job_id)
         job = _project(events, job_id)
         USER_COMMANDS[name](job, by, _now())
@@ -172,10 +183,43 @@ class FakeJobs:
         self._called("check_job_exists", job_id=job_id)
         self._events(job_id)
 
-    def history(self, job_id: int) -> list[HistoryEntry]:
+    def history_page(
+        self,
+        job_id: int,
+        *,
+        after: int | None = None,
+        limit: int = 100,
+        types: frozenset[str] = frozenset(),
+        descending: bool = False,
+    ) -> HistoryPage:
+        """A page of the job's events, by the application's own paging over the kept events."""
+        self._called(
+            "history_page", job_id=job_id, after=after, limit=limit, types=types,
+            descending=descending,
+        )  # fmt: skip
+        source = self._source(self._events(job_id))
+        return history_page(source, after=after, limit=limit, types=types, descending=descending)
+
+    def history_stream(self, job_id: int) -> Iterator[HistoryEntry]:
         """Every event of the job, oldest first."""
-        self._called("history", job_id=job_id)
-        return history_entries(self._events(job_id))
+        self._called("history_stream", job_id=job_id)
+        return history_stream(self._source(self._events(job_id)))
+
+    @staticmethod
+    def _source(events: list[Job.Event]) -> EventSource[Job.Event]:
+        def read(after: int | None, descending: bool, limit: int) -> list[Job.Event]:
+            if descending:
+                newest = len(events) if after is None else max(0, min(after - 1, len(events)))
+                return events[:newest][::-1][:limit]
+            start = 0 if after is None else min(after, len(events))
+            return events[start : start + limit]
+
+        return EventSource(
+            read,
+            lambda e: e.originator_version,
+            lambda e: type(e).__name__,
+            history_entry,
+        )
 
     def job_events_after(self, job_id: int, version: int, limit: int) -> list[Job.Event]:
         """Up to `limit` events of the job after `version`."""
@@ -316,6 +360,7 @@ class FakeService:
     app: FakeJobs
     views: FakeViews
     closing: threading.Event
+    readiness: Readiness
     tokens: dict[str, str]
     """Each user's first token, by name."""
 
@@ -323,11 +368,23 @@ class FakeService:
         self.kinds = kinds or default_registry()
         self.reset()
 
+    def metrics_snapshot(self) -> Snapshot:
+        """What the views would say: every job of the fake, by status and kind."""
+        counts: dict[tuple[str, str], int] = {}
+        for number, events in self.app.jobs.items():
+            if events:
+                job = _project(events, number)
+                key = (job.status.value, job.kind)
+                counts[key] = counts.get(key, 0) + 1
+        jobs = [(status, kind, n) for (status, kind), n in sorted(counts.items())]
+        return Snapshot(jobs, 0, 0, [], 0, 0.0)
+
     def reset(self) -> None:
         """Forget every job, user, token, call and failure; only admin and its token again."""
         self.app = FakeJobs(self.kinds)
         self.views = FakeViews()
         self.closing = threading.Event()
+        self.readiness = Readiness({"event store": lambda: None, "views": lambda: None})
         self.tokens = {}
         self.add_user("admin", role="admin")
 

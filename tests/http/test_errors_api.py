@@ -16,6 +16,9 @@ from jobkeeper.domain.errors import (
     InvalidJobError,
     InvalidUserError,
     JobNotFoundError,
+    KeyInFlightError,
+    KeyReusedError,
+    ReplayedError,
     TransitionError,
     UserExistsError,
     UserNotFoundError,
@@ -30,7 +33,7 @@ def stop_raising(fake: FakeService, client: Client, error: Exception) -> falcon.
     fake.app.fail("command", error)
     result = client.simulate_post("/api/v1/jobs/3/stop")
     assert [call.args for call in fake.app.called("command")] == [
-        {"name": "stop", "job_id": 3, "by": "admin"}
+        {"name": "stop", "job_id": 3, "by": "admin", "keyed": None}
     ]
     return result
 
@@ -50,8 +53,15 @@ def stop_raising(fake: FakeService, client: Client, error: Exception) -> falcon.
             403,
             "Forbidden",
         ),
+        (KeyReusedError("this Idempotency-Key was used for a different request"), 422,
+         "Idempotency key reused"),
+        (KeyInFlightError("a request with this Idempotency-Key is still being answered"), 409,
+         "Request in progress"),
+        (ReplayedError("TransitionError", "cannot stop a job that is succeeded"), 409,
+         "Command not allowed"),
+        (ReplayedError("ForbiddenError", "only the job's owner may"), 403, "Forbidden"),
     ],
-)
+)  # fmt: skip
 def test_each_domain_error_has_its_status_and_its_message(
     fake: FakeService, fake_client: Client, error: Exception, status: int, title: str
 ) -> None:
@@ -59,6 +69,8 @@ def test_each_domain_error_has_its_status_and_its_message(
     assert result.status_code == status
     assert result.json == {"title": title, "description": str(error)}
     assert result.headers["Content-Type"] == "application/json"
+    replayed = result.headers.get("Idempotent-Replayed")
+    assert replayed == ("true" if isinstance(error, ReplayedError) else None)
 
 
 def test_an_unexpected_error_is_logged_and_answers_json_500(

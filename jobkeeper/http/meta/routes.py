@@ -1,6 +1,8 @@
-"""The route table of the service's own pages: health, the OpenAPI document, the docs.
+"""The route table of the service's own pages: health, readiness, metrics, the OpenAPI
+document, the docs.
 
-All of them are public: they answer without a token and spend no budget.
+All but the metrics are public: they answer without a token and spend no budget. The
+metrics take an admin's token or the metrics token.
 """
 
 from __future__ import annotations
@@ -8,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from jobkeeper.http.meta.docs import ASSETS, DocsAsset, DocsPage, OpenApiDocument
-from jobkeeper.http.meta.health import Health, HealthOut
+from jobkeeper.http.meta.health import Health, HealthOut, NotReadyOut, Ready, ReadyOut
+from jobkeeper.http.meta.metrics import MetricsPage
 from jobkeeper.http.routing import Operation, PathParameter, Reply, Route, errors, get
 
 ASSET_TYPES = tuple(sorted(set(ASSETS.values())))
@@ -20,6 +23,39 @@ META_ROUTES = [
         (get("Whether the service answers", HealthOut),),
         "meta",
         public=True,
+    ),
+    Route(
+        "/readyz",
+        lambda w: Ready(w.service),
+        (
+            Operation(
+                "GET",
+                "Whether the service can do its work: stores, views' lag, broker",
+                {
+                    200: Reply("Ready", ReadyOut),
+                    503: Reply(
+                        "Not ready: the description names what is not",
+                        NotReadyOut,
+                        headers={"Retry-After": "seconds to wait before asking again"},
+                    ),
+                },
+            ),
+        ),
+        "meta",
+        public=True,
+    ),
+    Route(
+        "/metrics",
+        lambda w: MetricsPage(w.service),
+        (
+            Operation(
+                "GET",
+                "Prometheus metrics (an admin's token, or JOBKEEPER_METRICS_TOKEN)",
+                {200: Reply("The metrics", media=("text/plain",)), **errors(403)},
+            ),
+        ),
+        "meta",
+        scraped=True,
     ),
     Route(
         "/openapi.json",

@@ -6,6 +6,7 @@ import falcon
 
 from jobkeeper.http.auth import caller
 from jobkeeper.http.consistency import tell_outcome
+from jobkeeper.http.idempotency import keyed_request, tell_replayed
 from jobkeeper.http.port import Service
 from jobkeeper.http.v1.representation import job_from_aggregate
 
@@ -17,7 +18,9 @@ class JobCommand:
         self.service, self.command = service, command
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, job_id: int) -> None:
-        """Record the command on the job, by the caller."""
-        outcome = self.service.app.command(self.command, job_id, caller(req))
+        """Record the command on the job, by the caller (once per idempotency key)."""
+        keyed = keyed_request(req)
+        outcome = self.service.app.command(self.command, job_id, caller(req), keyed)
         tell_outcome(resp, outcome)
+        tell_replayed(resp, outcome)
         resp.media = job_from_aggregate(outcome.job)

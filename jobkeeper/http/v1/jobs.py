@@ -6,6 +6,7 @@ import falcon
 
 from jobkeeper.http.auth import caller
 from jobkeeper.http.consistency import await_position, tell_position
+from jobkeeper.http.idempotency import keyed_request, tell_replayed
 from jobkeeper.http.paging import decode_cursor, encode_cursor, split_page
 from jobkeeper.http.port import Service
 from jobkeeper.http.routing import API_V1
@@ -44,8 +45,10 @@ class JobCollection:
             name=body.name,
             not_before=body.not_before,
             deadline=body.deadline,
+            keyed=keyed_request(req, body),
         )
         resp.status = falcon.HTTP_201
+        tell_replayed(resp, outcome)
         resp.location = f"{JOBS_PATH}/{outcome.job.number}"
         tell_position(resp, outcome.position)
         resp.media = job_from_aggregate(outcome.job)

@@ -1,4 +1,5 @@
-"""The `jobkeeper` command: `serve` (all in one process), or `api`, `worker` and `projector`."""
+"""The commands that start processes: `serve` (all in one process), or `api`, `worker` and
+`projector`; and `users` on the store directly. Their flags are parsed here, as before."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from jobkeeper.domain.errors import DomainError
 from jobkeeper.domain.job import SYSTEM as OPERATOR
+from jobkeeper.observability import logs
 from jobkeeper.settings import Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -67,6 +69,7 @@ def _parser() -> Parser:
         help="debug, info, warning, error or critical (JOBKEEPER_LOG_LEVEL, info); "
         "debug adds gunicorn's own messages and the access log",
     )
+    _commands_flag(serve)
     serve.set_defaults(handler=_serve)
 
     api = commands.add_parser(
@@ -80,6 +83,7 @@ def _parser() -> Parser:
     api.add_argument("--threads", type=_number(1), help="request threads per process (32)")
     _max_streams_flag(api)
     _log_level_flag(api)
+    _commands_flag(api)
     api.set_defaults(handler=_api)
 
     worker = commands.add_parser(
@@ -91,6 +95,7 @@ def _parser() -> Parser:
         "--concurrency", type=_number(1), help="jobs run at once (JOBKEEPER_MAX_RUNNING, 32)"
     )
     _log_level_flag(worker)
+    _commands_flag(worker)
     worker.set_defaults(handler=_worker)
 
     projector = commands.add_parser(
@@ -187,10 +192,12 @@ def _serve(args: argparse.Namespace) -> int:
         max_running=args.max_running,
         threads=args.threads,
         log_level=args.log_level,
+        commands=args.commands,
         max_streams_per_user=args.max_streams_per_user,
     )
     _check(settings)
-    _configure_logging(settings.log_level)
+    _check_commands(settings)
+    _configure_logging(settings.log_level, settings.log_format)
     _check_services(settings)
     if settings.database_url:
         where = f"database: {_safe_url(settings.database_url)}"
@@ -206,16 +213,15 @@ def _serve(args: argparse.Namespace) -> int:
 def _api(args: argparse.Namespace) -> int:
     from jobkeeper import server
 
+    server.share_metrics()  # before the checks below import prometheus_client
     settings = Settings.from_env(
-        host=args.host,
-        port=args.port,
-        threads=args.threads,
-        log_level=args.log_level,
-        max_streams_per_user=args.max_streams_per_user,
-    )
+        host=args.host, port=args.port, threads=args.threads, log_level=args.log_level,
+        commands=args.commands, max_streams_per_user=args.max_streams_per_user,
+    )  # fmt: skip
     _check(settings)
+    _check_commands(settings)
     _require_shared_broker(settings, "api")
-    _configure_logging(settings.log_level)
+    _configure_logging(settings.log_level, settings.log_format)
     _check_services(settings)
 
     def ready(urls: list[str]) -> None:
@@ -226,8 +232,11 @@ def _api(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    settings = Settings.from_env(max_running=args.concurrency, log_level=args.log_level)
+    settings = Settings.from_env(
+        max_running=args.concurrency, log_level=args.log_level, commands=args.commands
+    )
     _require_shared_broker(settings, "worker")
+    _check_commands(settings)
     return _run_until_stopped(settings, "worker", run_jobs=True, run_views=False)
 
 
@@ -243,7 +252,7 @@ def _run_until_stopped(settings: Settings, name: str, *, run_jobs: bool, run_vie
 
     from jobkeeper.bootstrap import Runtime
 
-    _configure_logging(settings.log_level)
+    _configure_logging(settings.log_level, settings.log_format)
     _check_services(settings)
     stop = threading.Event()
     for number in (signal.SIGTERM, signal.SIGINT):
@@ -285,6 +294,25 @@ def _check_services(settings: Settings, *, broker: bool = True) -> None:
         pika.setLevel(max(level, logging.WARNING))
 
 
+def _commands_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--commands",
+        help="the commands file of the `command` kind (JOBKEEPER_COMMANDS; none: no programs)",
+    )
+
+
+def _check_commands(settings: Settings) -> None:
+    """Refuse to start on a commands file that cannot be used, naming its line and field."""
+    if not settings.commands:
+        return
+    from jobkeeper.kinds.commands import CommandsFileError, load
+
+    try:
+        load(Path(settings.commands))
+    except CommandsFileError as error:
+        raise UsageError(str(error)) from None
+
+
 def _check(settings: Settings) -> None:
     """Raise UsageError for what gunicorn or the store would only reject later, less clearly."""
     from jobkeeper import server
@@ -314,16 +342,8 @@ def _check_data_folder(data: Path) -> None:
         raise UsageError(f"cannot use the data folder {str(data)!r}: {reason}") from None
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s [%(process)d] [%(levelname)s] %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    if level.lower() != "debug":  # the broker's start and stop notices are noise here
-        logging.getLogger("dramatiq").setLevel(
-            max(logging.WARNING, logging.getLevelName(level.upper()))
-        )
+def _configure_logging(level: str, fmt: str) -> None:
+    logs.configure(level, fmt)
 
 
 def _safe_url(url: str) -> str:
@@ -333,3 +353,10 @@ def _safe_url(url: str) -> str:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+def check_store(settings: Settings) -> None:
+    """Raise UsageError unless the store that `settings` name can be used (operators' tools)."""
+    if not settings.database_url:
+        _check_data_folder(settings.data)
+    _check_services(settings, broker=False)

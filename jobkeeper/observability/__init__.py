@@ -1,0 +1,1 @@
+"""What operators read: structured logs and their context, and Prometheus metrics."""
