@@ -38,7 +38,12 @@ from jobkeeper.projections.store import SideTable, open_view_store
 from jobkeeper.projections.views import Views
 from jobkeeper.settings import ADMIN_TOKEN_FILE, Settings
 from jobkeeper.stores.feeds import Feed, TopicFeed, WakeFeed
-from jobkeeper.stores.postgres import DatabaseUnreachableError, check_database, setup_lock
+from jobkeeper.stores.postgres import (
+    DatabaseUnreachableError,
+    bound_pool_waits,
+    check_database,
+    setup_lock,
+)
 from jobkeeper.stores.redis import RedisUnreachableError, check_redis
 
 log = logging.getLogger(__name__)
@@ -78,6 +83,8 @@ class Runtime:
             self.view_store = open_view_store(
                 settings.views_env(), VIEWS, side_tables=(cast(SideTable, liveness),)
             )
+        bound_pool_waits(self.app.recorder, settings.store_env())
+        bound_pool_waits(self.view_store, settings.views_env())
         self.feeds: list[Feed] = []
         self.projector: Projector | None = None
         if run_views:
@@ -140,6 +147,7 @@ class Runtime:
             timeout=self.settings.worker_timeout,
             dispatcher=self.jobs,
             has_room=self._host_has_room,
+            live_runs=self._host_live_runs,
         )
         RunJobTask(self.broker, self.jobs, self._launch)
         self.worker = dramatiq.Worker(self.broker, worker_threads=4)
@@ -182,6 +190,11 @@ class Runtime:
         if self.host is None:
             return False
         return bool(self.host.proxy().has_room().get(timeout=ASK_TIMEOUT))
+
+    def _host_live_runs(self) -> set[str]:
+        if self.host is None:
+            return set()
+        return set(self.host.proxy().live_runs().get(timeout=ASK_TIMEOUT))
 
     def start(self) -> None:
         """Catch up the views, make sure `admin` exists, recover jobs, start working."""
@@ -259,7 +272,9 @@ def open_app(settings: Settings) -> JobKeeper:
     if not settings.database_url:
         settings.data.mkdir(parents=True, exist_ok=True)
     with setup_lock(settings.store_env()):
-        return JobKeeper(settings.store_env(), dispatcher=Undispatched())
+        app = JobKeeper(settings.store_env(), dispatcher=Undispatched())
+    bound_pool_waits(app.recorder, settings.store_env())
+    return app
 
 
 class ServiceError(RuntimeError):

@@ -154,7 +154,11 @@ def _store_env(
             "POSTGRES_SCHEMA": schema,
             "POSTGRES_POOL_SIZE": "4",
             "POSTGRES_MAX_OVERFLOW": "16",
-            "POSTGRES_CONNECT_TIMEOUT": "5",
+            # A request waits at most this long for a connection, so while the server is
+            # down it answers 503 within seconds; pre-ping drops the pooled connections that
+            # died with a server restart instead of failing a request on them.
+            "POSTGRES_CONNECT_TIMEOUT": "3",
+            "POSTGRES_PRE_PING": "y",
             "POSTGRES_LOCK_TIMEOUT": "10",
             "ORIGINATOR_ID_TYPE": "text",
             "AGGREGATE_CACHE_MAXSIZE": "10000",

@@ -101,6 +101,10 @@ class JobHost(pykka.ThreadingActor):
     def _on_exit(self, job_id: int, run_id: str) -> None:
         self.actor_ref.tell(Reaped(job_id, run_id))
 
+    def live_runs(self) -> set[str]:
+        """The runs that have an actor here now."""
+        return {run_id for run_id, _ in self.live.values()}
+
     def has_room(self) -> bool:
         """Whether another job could start here now."""
         return len(self.live) < self.max_running and not self.leaving

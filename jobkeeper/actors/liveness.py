@@ -46,13 +46,15 @@ class Liveness:
         timeout: float,
         dispatcher: Dispatcher,
         has_room: Callable[[], bool] = lambda: True,
+        live_runs: Callable[[], set[str]] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.app, self.store, self.views = app, store, views
-        self.has_room, self.dispatcher = has_room, dispatcher
+        self.has_room, self.dispatcher, self.live_runs = has_room, dispatcher, live_runs
         self.worker_id, self.timeout, self.clock = worker_id, timeout, clock
         self.interval = timeout / 6
         self._lease_until = time.monotonic() + timeout / 2
+        self._orphans: dict[str, float] = {}  # run id -> when it was first seen without actor
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -82,7 +84,7 @@ class Liveness:
             seen = {r["worker_id"]: r["seen_at"] for r in db.all("SELECT * FROM {workers}")}
         now = self.clock()
         cutoff = now - self.timeout
-        handed_back = []
+        handed_back = self._hand_back_orphans()
         for worker in sorted(self.views.active_workers()):
             if worker == self.worker_id or seen.get(worker, 0.0) > cutoff:
                 continue
@@ -95,6 +97,32 @@ class Liveness:
             db.execute("DELETE FROM {workers} WHERE seen_at < ?", (now - 20 * self.timeout,))
         self._redispatch_waiting(now)
         return handed_back
+
+    def _hand_back_orphans(self) -> list[int]:
+        """Hand back this worker's live jobs whose run has had no actor here for `timeout`
+        seconds: a run that broke while the store was down could not hand its job back."""
+        if self.live_runs is None:
+            return []
+        rows = self.views.stored_jobs(("id",), phase="running", worker=self.worker_id, limit=10**9)
+        jobs = [self.app.get_job(job_id) for (job_id,) in rows]
+        runs = self.live_runs()  # after loading the jobs: a run started since is in it
+        now = time.monotonic()
+        seen, self._orphans = self._orphans, {}
+        orphans = []
+        for job in jobs:
+            if job.status not in LIVE or job.worker != self.worker_id or job.run_id in runs:
+                continue
+            since = self._orphans[str(job.run_id)] = seen.get(str(job.run_id), now)
+            if now - since < self.timeout:
+                continue
+            reason = f"its run ended on worker {self.worker_id} without handing the job back"
+            try:
+                self.app.hand_back(job.number, str(job.run_id), reason)
+            except DomainError:
+                continue  # the run recorded its end meanwhile
+            log.warning("job %s: %s; handed back", job.number, reason)
+            orphans.append(job.number)
+        return orphans
 
     def _redispatch_waiting(self, now: float) -> None:
         """Send again the queued jobs that waited `timeout` with no worker taking them.

@@ -7,6 +7,7 @@ the injected `Dispatcher`. Time comes from the injected `Clock`; the domain read
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -30,7 +31,14 @@ from jobkeeper.application.history import (
 )
 from jobkeeper.application.idempotency import InFlight, Keyed, recorded_answer, records
 from jobkeeper.application.numbering import Numbering
-from jobkeeper.application.ports import Clock, Counter, Dispatcher, SystemClock, Uncounted
+from jobkeeper.application.ports import (
+    Clock,
+    Counter,
+    Dispatcher,
+    DispatchError,
+    SystemClock,
+    Uncounted,
+)
 from jobkeeper.domain.errors import (
     ConflictError,
     DomainError,
@@ -57,6 +65,7 @@ from jobkeeper.domain.user import (
     user_number_id,
 )
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -188,8 +197,17 @@ class JobKeeper(Application[str]):
         """Send a job that a command queued to some worker (when it is due)."""
         job = outcome.job
         if outcome.changed and job.status is Status.QUEUED:
-            self.dispatcher.dispatch(job.number, self._seconds_until(job.not_before))
+            self._dispatch(job.number, self._seconds_until(job.not_before))
         return outcome
+
+    def _dispatch(self, job_id: int, delay: float) -> None:
+        """Dispatch a job whose queueing is recorded. A broker that is down does not undo
+        the command: the job waits queued, and the workers' sweep of waiting jobs sends it
+        once the broker answers again."""
+        try:
+            self.dispatcher.dispatch(job_id, delay)
+        except DispatchError as error:
+            log.warning("%s; it stays queued and will be sent again", error)
 
     def _seconds_until(self, moment: datetime | None) -> float:
         if moment is None:
@@ -544,7 +562,7 @@ class JobKeeper(Application[str]):
                 job = self.requeue(job_id, job.run_id, "recovered after the service restarted").job
                 recovered.append(job_id)
             if job.status is Status.QUEUED:
-                self.dispatcher.dispatch(job_id, self._seconds_until(job.not_before))
+                self._dispatch(job_id, self._seconds_until(job.not_before))
         return recovered
 
     def _command(

@@ -11,8 +11,14 @@ from typing import Protocol
 log = logging.getLogger(__name__)
 
 
+class DispatchError(RuntimeError):
+    """Raised by a Dispatcher when the broker does not take the message (it is unreachable);
+    the job stays queued, and the sweep of waiting jobs sends it again later."""
+
+
 class Dispatcher(Protocol):
-    """Sends "run job N" to some worker, `delay` seconds from now (the broker, in bootstrap)."""
+    """Sends "run job N" to some worker, `delay` seconds from now (the broker, in bootstrap);
+    raises DispatchError when the broker cannot take it."""
 
     def dispatch(self, job_id: int, delay: float = 0.0) -> None: ...
 

@@ -7,6 +7,9 @@ from urllib.parse import urlparse
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
+REDIS_CONNECT_TIMEOUT = 2.0  # seconds to connect to Redis
+REDIS_TIMEOUT = 10.0  # seconds for Redis to answer one command
+
 
 class BrokerURLError(ValueError):
     """Raised when the broker URL names no supported broker."""
@@ -18,9 +21,14 @@ def open_broker(url: str, namespace: str = "jobkeeper") -> dramatiq.Broker:
     if scheme == "memory":
         return StubBroker()
     if scheme in ("redis", "rediss"):
+        import redis
         from dramatiq.brokers.redis import RedisBroker
 
-        return RedisBroker(url=url, namespace=namespace)  # type: ignore[no-untyped-call]
+        # Bounded waits: a request that dispatches never hangs on a broker that is gone.
+        pool = redis.ConnectionPool.from_url(
+            url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT, socket_timeout=REDIS_TIMEOUT
+        )
+        return RedisBroker(namespace=namespace, connection_pool=pool)  # type: ignore[no-untyped-call]
     if scheme in ("amqp", "amqps"):
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 

@@ -12,6 +12,10 @@ from collections.abc import Callable
 from typing import Protocol
 
 import dramatiq
+import redis
+from dramatiq.errors import DramatiqError
+
+from jobkeeper.application.ports import DispatchError
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +48,18 @@ class JobQueue:
         broker.declare_queue(queue)
 
     def dispatch(self, job_id: int, delay: float = 0.0) -> None:
-        """Ask some worker to run job `job_id`, `delay` seconds from now."""
+        """Ask some worker to run job `job_id`, `delay` seconds from now; DispatchError when
+        the broker cannot be reached."""
         delay_ms = int(min(delay, MAX_DELAY) * 1000) if delay > 0 else None
         message: dramatiq.Message[None] = dramatiq.Message(
             queue_name=self.queue, actor_name=TASK, args=(job_id,), kwargs={}, options={}
         )
-        self.broker.enqueue(message, delay=delay_ms)
+        try:
+            self.broker.enqueue(message, delay=delay_ms)
+        except (DramatiqError, redis.RedisError, OSError) as error:
+            text = str(error).strip().splitlines()
+            reason = text[0] if text else type(error).__name__
+            raise DispatchError(f"the broker did not take job {job_id}: {reason}") from error
 
 
 class RunJobTask:

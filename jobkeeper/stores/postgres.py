@@ -8,6 +8,11 @@ from typing import Any
 
 SETUP_LOCK = 0x6A6F626B  # any fixed number, shared by every jobkeeper process
 POSTGRES = "eventsourcing.postgres"
+POOL_WAIT = 0.2
+"""Seconds a store call waits for a pooled connection. The library tries each call ten
+times, 0.2 s apart, so a call fails after about four seconds while the server is down (it
+would take ten times the connect timeout, half a minute, otherwise), and a busy pool still
+gets those four seconds to free a connection."""
 
 
 class DatabaseUnreachableError(RuntimeError):
@@ -27,6 +32,16 @@ def connect(env: dict[str, str]) -> Any:
         connect_timeout=int(env.get("POSTGRES_CONNECT_TIMEOUT", "5")),
         autocommit=True,
     )
+
+
+def bound_pool_waits(recorder: Any, env: dict[str, str]) -> None:
+    """Make a PostgreSQL recorder's pool wait POOL_WAIT for a connection, and its new
+    connections give up connecting after POSTGRES_CONNECT_TIMEOUT; nothing for other stores."""
+    if env.get("PERSISTENCE_MODULE") != POSTGRES:
+        return
+    pool = recorder.datastore.pool
+    pool.timeout = POOL_WAIT
+    pool.kwargs["connect_timeout"] = int(env.get("POSTGRES_CONNECT_TIMEOUT", "5"))
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from jobkeeper.application.app import JobKeeper
+from jobkeeper.application.ports import DispatchError
 from jobkeeper.domain.errors import (
     InvalidJobError,
     InvalidUserError,
@@ -264,3 +265,25 @@ def test_every_command_that_queues_a_job_dispatches_it_through_the_port(
     ).job.number  # fmt: skip
     assert dispatcher.sent[-1][0] == later and 3590 < dispatcher.sent[-1][1] <= 3600
     app.close()
+
+
+class DownDispatcher:
+    """A broker that is down: it takes nothing."""
+
+    def dispatch(self, job_id: int, delay: float = 0.0) -> None:
+        raise DispatchError(f"the broker did not take job {job_id}: connection refused")
+
+
+def test_a_broker_that_is_down_leaves_a_recorded_command_queued(
+    app: JobKeeper, caplog: pytest.LogCaptureFixture
+) -> None:
+    job_id = submit(app)
+    app.stop(job_id, "alice")
+    app.dispatcher = DownDispatcher()
+    with caplog.at_level("WARNING", logger="jobkeeper.application.app"):
+        outcome = app.resume(job_id, "alice")
+        resubmitted = submit(app)
+    assert outcome.changed and outcome.job.status is Status.QUEUED
+    assert app.get_job(job_id).status is Status.QUEUED  # recorded: a sweep sends it later
+    assert app.get_job(resubmitted).status is Status.QUEUED
+    assert "stays queued" in caplog.text

@@ -8,9 +8,10 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import backend_settings
 from tests.e2e.harness import Server, wait_for
@@ -55,14 +56,24 @@ class Cluster:
 
 @contextmanager
 def scaled_cluster(
-    folder: Path, *, apis: int = 2, workers: int = 3, projector: bool = True, **extra: str
+    folder: Path,
+    *,
+    apis: int = 2,
+    workers: int = 3,
+    projector: bool = True,
+    backend: dict[str, Any] | None = None,
+    **extra: str,
 ) -> Iterator[Cluster]:
     """A cluster with its own PostgreSQL schema and Redis namespace, stopped afterwards.
 
     Every process is given admin's token (JOBKEEPER_ADMIN_TOKEN): whichever starts first
-    creates admin, and the API clients send that token. `extra` adds JOBKEEPER_* settings.
+    creates admin, and the API clients send that token. `extra` adds JOBKEEPER_* settings;
+    `backend` replaces the shared servers' settings (database_url, broker_url, queue...).
     """
-    with backend_settings("scaled") as settings:
+    servers: AbstractContextManager[dict[str, Any]] = (
+        nullcontext(backend) if backend is not None else backend_settings("scaled")
+    )
+    with servers as settings:
         env = {**os.environ, **{f"JOBKEEPER_{k.upper()}": str(v) for k, v in settings.items()}}
         env.update(JOBKEEPER_CHECKPOINT_INTERVAL="0.2", JOBKEEPER_POLL_INTERVAL="0.5",
                    JOBKEEPER_MAX_RUNNING="8", JOBKEEPER_LOG_LEVEL="warning",
