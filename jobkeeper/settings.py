@@ -43,6 +43,7 @@ class Settings:
     rate_reads: str = "1200/minute"  # each user's budget of reads (or "off")
     redis_url: str = ""  # rate-limit counters shared in Redis; empty: in this process's memory
     snapshot_interval: int = 25  # events between snapshots of a job; 0: no snapshots
+    max_streams_per_user: int = 20  # event streams one user may hold open at once
     commands: str = ""  # the commands file of the `command` kind; empty: no programs may run
     metrics_token: str = ""  # a token for GET /metrics alone (admins' tokens also work)
     ready_max_lag: float = 10.0  # /readyz fails while the views are further behind (seconds)
@@ -65,7 +66,7 @@ class Settings:
 
     def check(self) -> None:
         """Raise SettingsError on values that cannot work."""
-        for name in ("port", "threads", "max_running", "max_body"):
+        for name in ("port", "threads", "max_running", "max_body", "max_streams_per_user"):
             if int(getattr(self, name)) < (0 if name == "port" else 1):
                 raise SettingsError(f"JOBKEEPER_{name.upper()} must be a positive number")
         if self.snapshot_interval < 0:
@@ -117,8 +118,9 @@ class Settings:
 
     @property
     def _pool_size(self) -> int:
-        """SQLite connections kept open: one per request thread, and some for the rest."""
-        return self.threads + 8
+        """SQLite connections kept open: one per request thread, and some for the rest (the
+        event streams' feed and catch-up reads among them)."""
+        return self.threads + 16
 
 
 def _store_env(

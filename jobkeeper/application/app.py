@@ -17,6 +17,7 @@ from typing import Any, TypeVar, cast
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import BaseAggregate
 from eventsourcing.persistence import IntegrityError, Recording, StoredEvent
+from eventsourcing.utils import get_topic
 
 from jobkeeper.application.caches import LiveJobs, TokenCache
 from jobkeeper.application.history import (
@@ -66,6 +67,17 @@ from jobkeeper.domain.user import (
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+def _event_classes(base: type[Any]) -> Iterable[type[Any]]:
+    for cls in base.__subclasses__():
+        yield cls
+        yield from _event_classes(cls)
+
+
+JOB_TOPICS = tuple(sorted({get_topic(cls) for cls in _event_classes(Job.Event)}))
+"""The topics of every job event: what the change feed of event streams follows."""
+
 ParamsValidator = Callable[[str, dict[str, Any]], dict[str, Any]]
 """Checks a kind and its params; returns the params with defaults, or raises InvalidJobError."""
 Listener = Callable[[list[Recording[str]]], None]
@@ -507,6 +519,12 @@ class JobKeeper(Application[str]):
         events = self.events.get(job_aggregate_id(job_id), gt=version, limit=limit)
         return cast(list[Job.Event], list(events))
 
+    def job_changes_after(self, position: int, limit: int) -> list[tuple[int, Job.Event]]:
+        """Up to `limit` job events recorded after notification `position`, in the log's order,
+        each with its notification id (the change feed of open event streams)."""
+        notifications = self.recorder.select_notifications(position + 1, limit, topics=JOB_TOPICS)
+        return [(n.id, cast(Job.Event, self.mapper.to_domain_event(n))) for n in notifications]
+
     def is_admin(self, name: str) -> bool:
         """Whether `name` is the runtime or a user with the admin role."""
         if name == SYSTEM:
@@ -766,11 +784,16 @@ class JobKeeper(Application[str]):
             return known
         generation = self._tokens.generation
         user = self._check_token(token)
+        if user is None:
+            # While another request brings the same user up to date, the skipping read may
+            # hand out the user as it was before its token (concurrent first requests after a
+            # start): a "no" is only believed from a read that waited for it.
+            user = self._check_token(token, skipping=False)
         if user is not None:
             self._tokens.put(token, user, user.id, generation)
         return user
 
-    def _check_token(self, token: str) -> User | None:
+    def _check_token(self, token: str, *, skipping: bool = True) -> User | None:
         name, token_id = parse_token(token) or CONFIGURED
         if not NAME_PATTERN.fullmatch(name):
             return None
@@ -780,7 +803,7 @@ class JobKeeper(Application[str]):
             # the same user up to date (that one sees a revocation at once).
             user: object = self.repository.get(
                 user_aggregate_id(name),
-                fastforward_skipping=True,
+                fastforward_skipping=skipping,
                 deepcopy_from_cache=False,
                 projector_func=_project,
             )

@@ -62,6 +62,7 @@ def _parser() -> Parser:
         "--max-running", type=_number(1), help="jobs run at once (JOBKEEPER_MAX_RUNNING, 32)"
     )
     serve.add_argument("--threads", type=_number(1), help="request threads (JOBKEEPER_THREADS, 32)")
+    _max_streams_flag(serve)
     serve.add_argument(
         "--log-level",
         type=str.lower,
@@ -80,6 +81,7 @@ def _parser() -> Parser:
     api.add_argument("--port", type=_number(0, 65535), help="port (JOBKEEPER_PORT, 8000)")
     api.add_argument("--workers", type=_number(1), default=2, help="API processes (2)")
     api.add_argument("--threads", type=_number(1), help="request threads per process (32)")
+    _max_streams_flag(api)
     _log_level_flag(api)
     _commands_flag(api)
     api.set_defaults(handler=_api)
@@ -172,6 +174,14 @@ def _number(low: int, high: int | None = None) -> Callable[[str], int]:
     return parse
 
 
+def _max_streams_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-streams-per-user",
+        type=_number(1),
+        help="event streams one user may hold open at once (JOBKEEPER_MAX_STREAMS_PER_USER, 20)",
+    )
+
+
 def _serve(args: argparse.Namespace) -> int:
     from jobkeeper import server
 
@@ -183,6 +193,7 @@ def _serve(args: argparse.Namespace) -> int:
         threads=args.threads,
         log_level=args.log_level,
         commands=args.commands,
+        max_streams_per_user=args.max_streams_per_user,
     )
     _check(settings)
     _check_commands(settings)
@@ -205,7 +216,7 @@ def _api(args: argparse.Namespace) -> int:
     server.share_metrics()  # before the checks below import prometheus_client
     settings = Settings.from_env(
         host=args.host, port=args.port, threads=args.threads, log_level=args.log_level,
-        commands=args.commands,
+        commands=args.commands, max_streams_per_user=args.max_streams_per_user,
     )  # fmt: skip
     _check(settings)
     _check_commands(settings)

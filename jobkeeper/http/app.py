@@ -6,6 +6,7 @@ import falcon
 import orjson
 
 from jobkeeper.http.errors import add_error_handling
+from jobkeeper.http.feed import Feed
 from jobkeeper.http.guard import Authenticate, Guard
 from jobkeeper.http.legacy.routes import LEGACY_ROUTES
 from jobkeeper.http.media import to_json
@@ -15,7 +16,11 @@ from jobkeeper.http.port import Service
 from jobkeeper.http.rate_limits import RateLimits
 from jobkeeper.http.request_log import RequestLog
 from jobkeeper.http.routing import CONVERTERS, Route, Wiring
+from jobkeeper.http.stream_slots import SharedStreamSlots, Slots, StreamSlots
+from jobkeeper.http.v1.representation import JOB_FIELDS, job_from_stored
 from jobkeeper.http.v1.routes import V1_ROUTES
+
+DEFAULT_MAX_STREAMS = 20
 
 ROUTES: list[Route] = [*META_ROUTES, *V1_ROUTES, *LEGACY_ROUTES]
 """Every route the app serves; the OpenAPI document describes exactly these."""
@@ -28,9 +33,13 @@ def create_app(
     stream_seconds: float | None = None,
     rate_limits: RateLimits | None = None,
     metrics_token: str = "",
+    max_streams_per_user: int = DEFAULT_MAX_STREAMS,
+    stream_counter: tuple[str, str] | None = None,
 ) -> falcon.App[falcon.Request, falcon.Response]:
     """The WSGI app serving `service`; bodies over `max_body` bytes answer 413, event streams
-    end after `stream_seconds` (None: when their job finishes), and callers are held to
+    end after `stream_seconds` (None: when their job finishes), each user keeps at most
+    `max_streams_per_user` open (counted in this process, or in Redis for every process when
+    `stream_counter` is a Redis URL and a key namespace), and callers are held to
     `rate_limits` (None: no limits); /metrics also answers to `metrics_token`."""
     guard = Guard(authenticate_with(service), ROUTES, rate_limits, metrics_token)
     app = falcon.App(media_type=falcon.MEDIA_JSON, middleware=(RequestLog(), guard))
@@ -40,7 +49,11 @@ def create_app(
     app.req_options.media_handlers.update({falcon.MEDIA_JSON: handler})
     app.resp_options.media_handlers.update({falcon.MEDIA_JSON: handler})
     add_error_handling(app)
-    wiring = Wiring(service, max_body, stream_seconds, document(ROUTES))
+    feed = Feed(service, JOB_FIELDS, lambda row: to_json(job_from_stored(row)))
+    slots: Slots = StreamSlots(max_streams_per_user)
+    if stream_counter is not None:
+        slots = SharedStreamSlots(max_streams_per_user, *stream_counter)
+    wiring = Wiring(service, max_body, stream_seconds, document(ROUTES), feed, slots)
     for route in ROUTES:
         app.add_route(route.template, route.resource(wiring))
     return app

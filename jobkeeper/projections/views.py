@@ -39,6 +39,13 @@ class Views:
         with self.store.reading() as db:
             return jobs.select(db, columns, **filters)
 
+    def stored_jobs_by_id(
+        self, columns: Sequence[str], ids: Sequence[int]
+    ) -> list[tuple[Any, ...]]:
+        """The rows of jobs `ids` (those the view holds), each a tuple of `columns` as stored."""
+        with self.store.reading() as db:
+            return jobs.select_ids(db, columns, ids)
+
     def job_counts(self) -> list[tuple[str, str, int]]:
         """How many jobs there are of each status and kind."""
         with self.store.reading() as db:
