@@ -60,6 +60,7 @@ def _parser() -> Parser:
         "--max-running", type=_number(1), help="jobs run at once (JOBKEEPER_MAX_RUNNING, 32)"
     )
     serve.add_argument("--threads", type=_number(1), help="request threads (JOBKEEPER_THREADS, 32)")
+    _session_flag(serve)
     serve.add_argument(
         "--log-level",
         type=str.lower,
@@ -77,6 +78,7 @@ def _parser() -> Parser:
     api.add_argument("--port", type=_number(0, 65535), help="port (JOBKEEPER_PORT, 8000)")
     api.add_argument("--workers", type=_number(1), default=2, help="API processes (2)")
     api.add_argument("--threads", type=_number(1), help="request threads per process (32)")
+    _session_flag(api)
     _log_level_flag(api)
     api.set_defaults(handler=_api)
 
@@ -147,6 +149,24 @@ def _operator_app(args: argparse.Namespace) -> JobKeeper:
     return open_app(settings)
 
 
+def _session_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--session-hours",
+        type=_hours,
+        help="how long a web app session lasts (JOBKEEPER_SESSION_HOURS, 12)",
+    )
+
+
+def _hours(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a number of hours") from None
+    if not (0 < value < 24 * 366):
+        raise argparse.ArgumentTypeError("must be more than 0 and under a year of hours")
+    return value
+
+
 def _log_level_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--log-level", type=str.lower, help="debug, info, warning, error or critical (info)"
@@ -177,6 +197,7 @@ def _serve(args: argparse.Namespace) -> int:
         max_running=args.max_running,
         threads=args.threads,
         log_level=args.log_level,
+        session_hours=args.session_hours,
     )
     _check(settings)
     _configure_logging(settings.log_level)
@@ -196,7 +217,11 @@ def _api(args: argparse.Namespace) -> int:
     from jobkeeper import server
 
     settings = Settings.from_env(
-        host=args.host, port=args.port, threads=args.threads, log_level=args.log_level
+        host=args.host,
+        port=args.port,
+        threads=args.threads,
+        log_level=args.log_level,
+        session_hours=args.session_hours,
     )
     _check(settings)
     _require_shared_broker(settings, "api")

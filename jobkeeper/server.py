@@ -65,7 +65,13 @@ def create_app(runtime: Runtime, settings: Settings) -> WSGIApp:
         settings.redis_url or "memory://",
         namespace=settings.queue,
     )
-    return create_http_app(runtime, max_body=settings.max_body, rate_limits=limits)
+    return create_http_app(
+        runtime,
+        max_body=settings.max_body,
+        rate_limits=limits,
+        session_seconds=settings.session_hours * 3600,
+        session_secret=settings.session_secret,
+    )
 
 
 def bind_address(host: str, port: int) -> str:

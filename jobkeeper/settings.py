@@ -39,6 +39,8 @@ class Settings:
     rate_commands: str = "60/minute"  # each user's budget of commands (or "off")
     rate_reads: str = "1200/minute"  # each user's budget of reads (or "off")
     redis_url: str = ""  # rate-limit counters shared in Redis; empty: in this process's memory
+    session_hours: float = 12.0  # how long a web app session lasts
+    session_secret: str = ""  # mixed into every session's signing key (same in every process)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -61,9 +63,10 @@ class Settings:
         for name in ("port", "threads", "max_running", "max_body"):
             if int(getattr(self, name)) < (0 if name == "port" else 1):
                 raise SettingsError(f"JOBKEEPER_{name.upper()} must be a positive number")
-        for name in ("checkpoint_interval", "poll_interval", "worker_timeout"):
+        for name in ("checkpoint_interval", "poll_interval", "worker_timeout", "session_hours"):
             if float(getattr(self, name)) <= 0:
-                raise SettingsError(f"JOBKEEPER_{name.upper()} must be more than 0 seconds")
+                unit = "hours" if name == "session_hours" else "seconds"
+                raise SettingsError(f"JOBKEEPER_{name.upper()} must be more than 0 {unit}")
         if urlparse(self.broker_url).scheme not in BROKER_SCHEMES:
             raise SettingsError(
                 f"JOBKEEPER_BROKER_URL={self.broker_url!r} is not supported; use memory://, "
