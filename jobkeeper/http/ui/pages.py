@@ -285,6 +285,7 @@ class JobPage(Page):
             history=history,
             lines=lines,
             log_count=latest.log_count,
+            log_tail=LOG_TAIL,
             terminal=latest.status in TERMINAL,
             phase=phase(latest.status),
         )

@@ -17,7 +17,7 @@ function el(tag, attrs = {}, ...children) {
 
 // Times: local, and how long ago; the title keeps UTC.
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
-const local = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+const local = new Intl.DateTimeFormat(undefined, { dateStyle: "short", timeStyle: "medium" });
 function ago(date) {
   const seconds = Math.round((date - Date.now()) / 1000);
   const steps = [[60, "second"], [60, "minute"], [24, "hour"], [365, "day"], [Infinity, "year"]];
