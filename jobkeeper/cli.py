@@ -61,6 +61,7 @@ def _parser() -> Parser:
     )
     serve.add_argument("--threads", type=_number(1), help="request threads (JOBKEEPER_THREADS, 32)")
     _session_flag(serve)
+    _max_streams_flag(serve)
     serve.add_argument(
         "--log-level",
         type=str.lower,
@@ -79,6 +80,7 @@ def _parser() -> Parser:
     api.add_argument("--workers", type=_number(1), default=2, help="API processes (2)")
     api.add_argument("--threads", type=_number(1), help="request threads per process (32)")
     _session_flag(api)
+    _max_streams_flag(api)
     _log_level_flag(api)
     api.set_defaults(handler=_api)
 
@@ -187,6 +189,15 @@ def _number(low: int, high: int | None = None) -> Callable[[str], int]:
     return parse
 
 
+def _max_streams_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-streams-per-user",
+        type=_number(1),
+        help="event streams one user may hold open at once, per process "
+        "(JOBKEEPER_MAX_STREAMS_PER_USER, 20)",
+    )
+
+
 def _serve(args: argparse.Namespace) -> int:
     from jobkeeper import server
 
@@ -198,6 +209,7 @@ def _serve(args: argparse.Namespace) -> int:
         threads=args.threads,
         log_level=args.log_level,
         session_hours=args.session_hours,
+        max_streams_per_user=args.max_streams_per_user,
     )
     _check(settings)
     _configure_logging(settings.log_level)
@@ -222,6 +234,7 @@ def _api(args: argparse.Namespace) -> int:
         threads=args.threads,
         log_level=args.log_level,
         session_hours=args.session_hours,
+        max_streams_per_user=args.max_streams_per_user,
     )
     _check(settings)
     _require_shared_broker(settings, "api")

@@ -1,9 +1,13 @@
-"""The embedded service under gunicorn: one gthread worker that builds, runs and closes the Runtime.
+"""The embedded service under gunicorn: one worker that builds, runs and closes the Runtime.
 
 The master only binds the socket and watches the worker. Everything with threads or
 connections (the store, the views, the in-process broker and the job host) is built in
 the worker after the fork, and closed by the worker on its way out, so that live jobs
 are checkpointed and handed back and continue after the next start.
+
+The worker is gunicorn's asyncio (ASGI) worker around the WSGI app (http/asgi.py): the
+connections live on the event loop, so idle, kept-alive and slowly sending clients and open
+event streams cost no thread; each request runs in one of `threads` threads.
 """
 
 from __future__ import annotations
@@ -14,12 +18,16 @@ import signal
 import socket
 import sys
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
+from gunicorn.asgi import protocol as asgi_protocol  # type: ignore[import-untyped]
+from gunicorn.workers import gasgi  # type: ignore[import-untyped]
 
+from jobkeeper.http.asgi import Bridge
 from jobkeeper.settings import Settings
 
 if TYPE_CHECKING:
@@ -35,6 +43,11 @@ AppFactory = Callable[["Runtime", Settings], WSGIApp]
 # threads do (open event streams included), so `TIMEOUT` only catches a stuck worker; a
 # heartbeat thread covers the boot, when the views may take long to catch up.
 TIMEOUT = 30
+# An idle kept-alive connection is closed after KEEPALIVE seconds. It is far longer than
+# clients keep theirs (httpx 5 s; requests and browsers reuse theirs for as long as the server
+# lets them, checking first that it is still open), so the client is the side that lets an
+# idle connection go and never sends on one the server is closing at that moment.
+KEEPALIVE = 75
 HEARTBEAT = 1.0
 # On a graceful stop the worker lets requests in flight finish for `DRAIN` seconds, then
 # checkpoints its live jobs within `CLOSE` seconds. The master waits `GRACEFUL` seconds in
@@ -51,6 +64,38 @@ GC_THRESHOLDS = (50_000, 20, 100)
 # worker, replace it beside the old one or re-exec the master are ignored in this mode.
 IGNORED_MASTER_SIGNALS = (signal.SIGHUP, signal.SIGTTIN, signal.SIGTTOU, signal.SIGUSR2)
 LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+class EventLoopWorker(gasgi.ASGIWorker):  # type: ignore[misc]
+    """gunicorn's asyncio worker that, when it begins to drain, also closes the connections
+    waiting idle for a request (as the thread worker did), so that a stop does not wait out
+    the drain for kept-alive clients that have nothing more to ask."""
+
+    def init_process(self) -> None:
+        self.idle_candidates: weakref.WeakSet[Any] = weakref.WeakSet()
+        track_connections()
+        super().init_process()
+
+    async def _shutdown(self) -> None:
+        for connection in list(self.idle_candidates):
+            if connection._awaiting_request and not connection._closed:
+                connection._keepalive_timeout()  # closes it, as an expired keep-alive
+        await super()._shutdown()
+
+
+class TrackedProtocol(asgi_protocol.ASGIProtocol):  # type: ignore[misc]
+    """gunicorn's connection, known to its worker while open."""
+
+    def connection_made(self, transport: Any) -> None:
+        self.worker.idle_candidates.add(self)
+        super().connection_made(transport)
+
+
+def track_connections() -> None:
+    """Make the asyncio worker build TrackedProtocol connections. It reaches into gunicorn:
+    its worker builds connections from the module's `ASGIProtocol` name and keeps no list of
+    them, which a drain needs to close the idle ones (tests/e2e/test_restarts.py)."""
+    gasgi.ASGIProtocol = TrackedProtocol
 
 
 def create_app(runtime: Runtime, settings: Settings) -> WSGIApp:
@@ -71,6 +116,7 @@ def create_app(runtime: Runtime, settings: Settings) -> WSGIApp:
         rate_limits=limits,
         session_seconds=settings.session_hours * 3600,
         session_secret=settings.session_secret,
+        max_streams_per_user=settings.max_streams_per_user,
     )
 
 
@@ -89,8 +135,8 @@ def probe_address(host: str, port: int) -> None:
 
 
 class EmbeddedServer(BaseApplication):  # type: ignore[misc]
-    """gunicorn running the whole embedded service in one gthread worker (role "serve"),
-    or only the API in several worker processes (role "api", scaled mode)."""
+    """gunicorn running the whole embedded service in one worker (role "serve"), or only the
+    API in several worker processes (role "api", scaled mode)."""
 
     def __init__(
         self,
@@ -113,8 +159,9 @@ class EmbeddedServer(BaseApplication):  # type: ignore[misc]
         options: dict[str, Any] = {
             "bind": [bind_address(self.settings.host, self.settings.port)],
             "workers": self.workers,
-            "worker_class": "gthread",
-            "threads": self.settings.threads,
+            "worker_class": EventLoopWorker,
+            "asgi_loop": "asyncio",
+            "keepalive": KEEPALIVE,
             "preload_app": False,
             "max_requests": 0,  # a recycled worker would restart every job
             "timeout": TIMEOUT,
@@ -133,7 +180,7 @@ class EmbeddedServer(BaseApplication):  # type: ignore[misc]
         for name, value in options.items():
             self.cfg.set(name, value)
 
-    def load(self) -> WSGIApp:
+    def load(self) -> Bridge:
         """Build and start the runtime (in the worker, after the fork) and wrap it in the app."""
         from jobkeeper.bootstrap import Runtime
 
@@ -142,7 +189,15 @@ class EmbeddedServer(BaseApplication):  # type: ignore[misc]
             self.runtime = Runtime(self.settings, run_jobs=embedded, run_views=embedded)
             self.runtime.start()
             announce_admin_token(self.runtime.admin_token, self.settings)
-            return self.app_factory(self.runtime, self.settings)
+            return Bridge(
+                self.app_factory(self.runtime, self.settings),
+                self.settings.threads,
+                stopping=self._stopping,
+            )
+
+    def _stopping(self) -> bool:
+        """Whether the worker drains: then open event streams end (clients reconnect)."""
+        return self.worker is not None and not self.worker.alive
 
     # gunicorn hooks.
 

@@ -41,6 +41,7 @@ class Settings:
     redis_url: str = ""  # rate-limit counters shared in Redis; empty: in this process's memory
     session_hours: float = 12.0  # how long a web app session lasts
     session_secret: str = ""  # mixed into every session's signing key (same in every process)
+    max_streams_per_user: int = 20  # event streams one user may hold open at once (per process)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -60,7 +61,7 @@ class Settings:
 
     def check(self) -> None:
         """Raise SettingsError on values that cannot work."""
-        for name in ("port", "threads", "max_running", "max_body"):
+        for name in ("port", "threads", "max_running", "max_body", "max_streams_per_user"):
             if int(getattr(self, name)) < (0 if name == "port" else 1):
                 raise SettingsError(f"JOBKEEPER_{name.upper()} must be a positive number")
         for name in ("checkpoint_interval", "poll_interval", "worker_timeout", "session_hours"):
@@ -105,8 +106,9 @@ class Settings:
 
     @property
     def _pool_size(self) -> int:
-        """SQLite connections kept open: one per request thread, and some for the rest."""
-        return self.threads + 8
+        """SQLite connections kept open: one per request thread, and some for the rest (the
+        event streams' feed and catch-up reads among them)."""
+        return self.threads + 16
 
 
 def _store_env(

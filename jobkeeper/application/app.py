@@ -16,6 +16,7 @@ from typing import Any, TypeVar, cast
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import BaseAggregate
 from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.utils import get_topic
 
 from jobkeeper.application.caches import LiveJobs, TokenCache
 from jobkeeper.application.history import HistoryEntry, history_entries
@@ -46,6 +47,17 @@ from jobkeeper.domain.user import (
 )
 
 T = TypeVar("T")
+
+
+def _event_classes(base: type[Any]) -> Iterable[type[Any]]:
+    for cls in base.__subclasses__():
+        yield cls
+        yield from _event_classes(cls)
+
+
+JOB_TOPICS = tuple(sorted({get_topic(cls) for cls in _event_classes(Job.Event)}))
+"""The topics of every job event: what the change feed of event streams follows."""
+
 ParamsValidator = Callable[[str, dict[str, Any]], dict[str, Any]]
 """Checks a kind and its params; returns the params with defaults, or raises InvalidJobError."""
 Listener = Callable[[list[Recording[str]]], None]
@@ -261,6 +273,12 @@ class JobKeeper(Application[str]):
         """Up to `limit` events of the job after `version`, oldest first."""
         events = self.events.get(job_aggregate_id(job_id), gt=version, limit=limit)
         return cast(list[Job.Event], list(events))
+
+    def job_changes_after(self, position: int, limit: int) -> list[tuple[int, Job.Event]]:
+        """Up to `limit` job events recorded after notification `position`, in the log's order,
+        each with its notification id (the change feed of open event streams)."""
+        notifications = self.recorder.select_notifications(position + 1, limit, topics=JOB_TOPICS)
+        return [(n.id, cast(Job.Event, self.mapper.to_domain_event(n))) for n in notifications]
 
     def is_admin(self, name: str) -> bool:
         """Whether `name` is the runtime or a user with the admin role."""

@@ -9,6 +9,7 @@ import orjson
 
 from jobkeeper.domain.errors import UserNotFoundError
 from jobkeeper.http.errors import add_error_handling
+from jobkeeper.http.feed import Feed
 from jobkeeper.http.guard import Authenticate, Guard
 from jobkeeper.http.legacy.routes import LEGACY_ROUTES
 from jobkeeper.http.media import to_json
@@ -18,9 +19,13 @@ from jobkeeper.http.port import Service
 from jobkeeper.http.rate_limits import RateLimits
 from jobkeeper.http.routing import CONVERTERS, Route, Wiring
 from jobkeeper.http.sessions import Sessions, TokenDigest
+from jobkeeper.http.sse import StreamSlots
 from jobkeeper.http.ui.render import SecurityHeaders
 from jobkeeper.http.ui.routes import UI_ROUTES
+from jobkeeper.http.v1.representation import JOB_FIELDS
 from jobkeeper.http.v1.routes import V1_ROUTES
+
+DEFAULT_MAX_STREAMS = 20
 
 ROUTES: list[Route] = [*META_ROUTES, *V1_ROUTES, *LEGACY_ROUTES]
 """Every route the app serves; the OpenAPI document describes exactly these."""
@@ -34,10 +39,12 @@ def create_app(
     rate_limits: RateLimits | None = None,
     session_seconds: float = 12 * 3600,
     session_secret: str = "",
+    max_streams_per_user: int = DEFAULT_MAX_STREAMS,
 ) -> falcon.App[falcon.Request, falcon.Response]:
     """The WSGI app serving `service`; bodies over `max_body` bytes answer 413, event streams
-    end after `stream_seconds` (None: when their job finishes), callers are held to
-    `rate_limits` (None: no limits), and web sessions last `session_seconds`."""
+    end after `stream_seconds` (None: when their job finishes), each user keeps at most
+    `max_streams_per_user` open, callers are held to `rate_limits` (None: no limits), and
+    web sessions last `session_seconds`."""
     sessions = Sessions(digest_with(service), lifetime=session_seconds, secret=session_secret)
     guard = Guard(
         authenticate_with(service),
@@ -55,7 +62,9 @@ def create_app(
     app.req_options.media_handlers.update({falcon.MEDIA_JSON: handler})
     app.resp_options.media_handlers.update({falcon.MEDIA_JSON: handler})
     add_error_handling(app)
-    wiring = Wiring(service, max_body, stream_seconds, document(ROUTES))
+    feed = Feed(service, JOB_FIELDS)
+    slots = StreamSlots(max_streams_per_user)
+    wiring = Wiring(service, max_body, stream_seconds, document(ROUTES), feed, slots)
     for route in ROUTES:
         app.add_route(route.template, route.resource(wiring))
     for page in UI_ROUTES:

@@ -15,9 +15,11 @@ from pydantic import BaseModel
 
 from jobkeeper.domain.user import NAME_PATTERN
 from jobkeeper.http.consistency import POSITION_HEADER
+from jobkeeper.http.feed import Feed
 from jobkeeper.http.models import MAX_ID, ErrorOut
 from jobkeeper.http.port import Service
 from jobkeeper.http.rate_limits import COMMAND_METHODS
+from jobkeeper.http.sse import StreamSlots
 
 API_V1 = "/api/v1"
 """Where the v1 API lives."""
@@ -103,6 +105,8 @@ class Wiring:
     max_body: int
     stream_seconds: float | None
     document: Mapping[str, Any]
+    feed: Feed
+    slots: StreamSlots
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,13 @@ class Views:
         with self.store.reading() as db:
             return jobs.select(db, columns, **filters)
 
+    def stored_jobs_by_id(
+        self, columns: Sequence[str], ids: Sequence[int]
+    ) -> list[tuple[Any, ...]]:
+        """The rows of jobs `ids` (those the view holds), each a tuple of `columns` as stored."""
+        with self.store.reading() as db:
+            return jobs.select_ids(db, columns, ids)
+
     def active_workers(self) -> set[str]:
         """The workers that some live job belongs to."""
         with self.store.reading() as db:

@@ -91,6 +91,26 @@ class JobListQuery(JobPageQuery):
     )
 
 
+class JobStreamQuery(Query):
+    """GET /jobs/stream: the filters of GET /jobs (no paging: the stream follows changes)."""
+
+    status: Annotated[
+        list[Status] | None,
+        BeforeValidator(_one_or_more),
+        Field(
+            None,
+            min_length=1,
+            max_length=len(Status),
+            description="one or more statuses: status=a&status=b or status=a,b",
+        ),
+    ] = None
+    owner: str | None = Field(None, max_length=200, description="the owner's name")
+    kind: str | None = Field(None, max_length=100, description="the job kind")
+    q: str | None = Field(
+        None, min_length=1, max_length=200, description="text in the job's name (any case)"
+    )
+
+
 class JobVersionQuery(Query):
     """GET /jobs/{id}."""
 

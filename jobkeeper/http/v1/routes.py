@@ -12,6 +12,7 @@ from jobkeeper.http.v1.kinds import KindCollection
 from jobkeeper.http.v1.logs import JobLogs, LogCollection
 from jobkeeper.http.v1.models import (
     JobListQuery,
+    JobStreamQuery,
     JobSubmission,
     JobVersionQuery,
     LogQuery,
@@ -34,7 +35,7 @@ from jobkeeper.http.v1.responses import (
     UserOut,
     UserPage,
 )
-from jobkeeper.http.v1.stream import JobStream
+from jobkeeper.http.v1.stream import JobListStream, JobStream
 from jobkeeper.http.v1.tokens import TokenCollection, TokenItem
 from jobkeeper.http.v1.users import UserCollection, UserItem, UserJobs
 
@@ -71,6 +72,33 @@ JOB_ROUTES = [
         (
             get("List jobs, newest first", JobPage, 400, query=JobListQuery),
             create("Submit a job", JobSubmission, JobOut),
+        ),
+        "jobs",
+    ),
+    Route(
+        f"{API}/jobs/stream",
+        lambda w: JobListStream(w.service, w.feed, slots=w.slots, max_seconds=w.stream_seconds),
+        (
+            Operation(
+                "GET",
+                "Changes of the jobs a filter of GET /jobs selects, as server-sent events",
+                {
+                    200: Reply(
+                        "Event `job` (a job, as an item of GET /jobs, whose row changed or is "
+                        "new and matches the filters), `leave` (a job whose status no longer "
+                        "matches), `reset` (too much was missed to replay: load the list "
+                        "again); each `data` is JSON, each `id` a position in the event log",
+                        media=("text/event-stream",),
+                    ),
+                    **errors(400, 429),
+                },
+                query=JobStreamQuery,
+                headers={"Last-Event-ID": "continue after this event id (a log position)"},
+                description="Starts from now; with Last-Event-ID, first sends every job that "
+                "changed since (its latest row, in the order of its last change). Idle "
+                "streams get a keep-alive comment every 10 s that also moves the event id on. "
+                "Each user may hold a limited number of streams open at once (429 beyond).",
+            ),
         ),
         "jobs",
     ),
@@ -122,7 +150,7 @@ JOB_ROUTES = [
     ),
     Route(
         f"{JOB}/stream",
-        lambda w: JobStream(w.service, max_seconds=w.stream_seconds),
+        lambda w: JobStream(w.service, max_seconds=w.stream_seconds, feed=w.feed, slots=w.slots),
         (
             Operation(
                 "GET",
@@ -132,10 +160,11 @@ JOB_ROUTES = [
                         "Events `status`, `progress` and `log`; each `data` is JSON",
                         media=("text/event-stream",),
                     ),
-                    **errors(400, 404),
+                    **errors(400, 404, 429),
                 },
                 headers={"Last-Event-ID": "continue after this event id (a job version)"},
-                description="The server may end a stream early; reconnect with Last-Event-ID.",
+                description="The server may end a stream early; reconnect with Last-Event-ID. "
+                "Each user may hold a limited number of streams open at once (429 beyond).",
             ),
         ),
         "jobs",
