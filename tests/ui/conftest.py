@@ -67,9 +67,9 @@ class Watch:
     def _response(self, response: Any) -> None:
         # A page that answers 4xx with its message as HTML (a wrong token, a form with errors)
         # makes Chromium log "Failed to load resource": that is the page, not a failure of it.
-        if response.request.resource_type == "document" and response.status >= 400:
-            if response.headers.get("content-type", "").startswith("text/html"):
-                self.error_pages.add(response.url)
+        html = response.headers.get("content-type", "").startswith("text/html")
+        if response.request.resource_type == "document" and response.status >= 400 and html:
+            self.error_pages.add(response.url)
 
     def _console(self, message: Any) -> None:
         if message.type != "error":
@@ -82,7 +82,7 @@ class Watch:
 
     def _request(self, request: Any) -> None:
         url = request.url
-        if not (url.startswith(self.origin + "/") or url == self.origin or url.startswith("data:")):
+        if not (url.startswith((self.origin + "/", "data:")) or url == self.origin):
             self.problems.append(f"request left the origin: {url}")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -181,7 +182,7 @@ def test_the_log_starts_at_the_end_follows_and_pauses_when_scrolled_up(
     assert log.evaluate("l => l.scrollTop") == 0  # the reader stays where they are
     with page.expect_download() as download:
         page.get_by_role("link", name="Download the whole log").click()
-    text = open(download.value.path()).read()
+    text = Path(download.value.path()).read_text()
     assert text.splitlines()[0].endswith("step 1 of 400") and len(text.splitlines()) > 60
     assert not_reloaded(page)
     server.post(f"/jobs/{job_id}/cancel")
@@ -259,7 +260,7 @@ def test_a_bulk_cancel_reports_each_job(
     outcome = {int(r.get_attribute("data-id")): r.locator(".outcome").inner_text()
                for r in page.locator("table.results tbody tr").all()}  # fmt: skip
     assert outcome == {mine[0]: "done", mine[1]: "done", done: "not allowed"}
-    assert "2 done, 1 not allowed" == page.locator("#bulk-summary").inner_text()
+    assert page.locator("#bulk-summary").inner_text() == "2 done, 1 not allowed"
     shot(page, "bulk-result")
     for job_id in mine[:2]:
         server.wait_status(job_id, "cancelled")
