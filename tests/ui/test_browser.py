@@ -114,6 +114,12 @@ def test_a_running_jobs_progress_moves_on_screen_without_a_reload(
     row_bar = page.locator(f'tr[data-id="{job_id}"] progress')
     seen = float(row_bar.get_attribute("value") or 0)
     wait_for(lambda: float(row_bar.get_attribute("value") or 0) > seen, 20, "row progress moves")
+    fresh = submit_api(server, "sleep", name="arrives live", seconds=0.5, step=0.1)
+    row = page.locator(f'tr[data-id="{fresh}"]')
+    wait_for(lambda: row.count() == 1, 20, "a new job's row appears")
+    assert page.locator("#jobs tbody tr").first.get_attribute("data-id") == str(fresh)
+    assert row.locator(".name").inner_text() == "arrives live"
+    wait_for(lambda: row.locator(".status").inner_text() == "succeeded", 20, "its row follows it")
     assert not_reloaded(page)
     shot(page, "jobs-running")
 

@@ -132,32 +132,36 @@ function liveList(table) {
     else if (key !== "cursor") query.set(key, value);
   }
   if (!filters.status && PHASES[tab]) PHASES[tab].forEach((s) => query.append("status", s));
-  // The stream names every change of a job's row; statuses a job leaves still reach its row
-  // through the poll of the page below, which also stands in for the stream when it is down.
+  // The stream names every change of a job's row (statuses a job leaves included, as it is
+  // asked without the tab's statuses); while it is down, the page's first rows are polled.
+  const listPath = tab === "all" ? "/api/v1/jobs" : `/api/v1/jobs/${tab}`;
+  const pageQuery = new URLSearchParams(query);
+  if (!filters.status && PHASES[tab]) pageQuery.delete("status");
+  if (filters.cursor) pageQuery.set("cursor", filters.cursor);
+  pageQuery.set("limit", String(Math.min(Math.max(body.rows.length, 50), 1000)));
   let source = null;
+  let polling = false;
+  async function poll() {
+    if (source && source.readyState !== EventSource.CLOSED) { polling = false; return; }
+    try {
+      const response = await fetch(`${listPath}?${pageQuery}`, { headers: { Accept: "application/json" } });
+      if (response.ok) (await response.json()).items.slice().reverse().forEach(update);
+    } catch { /* offline for a moment: the next poll tries again */ }
+    setTimeout(poll, 2000);
+  }
+  function startPolling() {
+    if (!polling) { polling = true; setTimeout(poll, 1000); }
+  }
   if (table.dataset.stream === "yes") {
     const streamed = new URLSearchParams(query);
     streamed.delete("status");
     (filters.status ?? []).forEach((s) => streamed.append("status", s));
     source = new EventSource(`/api/v1/jobs/stream?${streamed}`);
     source.addEventListener("job", (event) => update(JSON.parse(event.data)));
+    source.addEventListener("error", () => { if (source.readyState === EventSource.CLOSED) startPolling(); });
+  } else {
+    startPolling();
   }
-  const listPath = tab === "all" ? "/api/v1/jobs" : `/api/v1/jobs/${tab}`;
-  const pageQuery = new URLSearchParams(query);
-  if (!filters.status && PHASES[tab]) pageQuery.delete("status");
-  if (filters.cursor) pageQuery.set("cursor", filters.cursor);
-  pageQuery.set("limit", String(Math.max(body.rows.length, 50)));
-  async function poll() {
-    try {
-      const response = await fetch(`${listPath}?${pageQuery}`, { headers: { Accept: "application/json" } });
-      if (response.ok) {
-        const page = await response.json();
-        page.items.slice().reverse().forEach(update);
-      }
-    } catch { /* offline for a moment: the next poll tries again */ }
-    setTimeout(poll, source ? 5000 : 1000);
-  }
-  setTimeout(poll, source ? 5000 : 1000);
 
   const tickAll = document.getElementById("tick-all");
   tickAll?.addEventListener("change", () => {
