@@ -32,6 +32,7 @@ from jobkeeper.projections.store import SideTable, open_view_store
 from jobkeeper.projections.views import Views
 from jobkeeper.settings import Settings
 from jobkeeper.stores.feeds import Feed, TopicFeed, WakeFeed
+from jobkeeper.stores.locks import process_lock
 from jobkeeper.stores.postgres import DatabaseUnreachableError, check_database, setup_lock
 from jobkeeper.stores.redis import RedisUnreachableError, check_redis
 
@@ -64,7 +65,10 @@ class Runtime:
         self.jobs = JobQueue(self.broker, settings.queue)
         with setup_lock(settings.store_env()):
             self.app = JobKeeper(
-                settings.store_env(), dispatcher=self.jobs, validate_params=self.kinds.validate
+                settings.store_env(),
+                dispatcher=self.jobs,
+                validate_params=self.kinds.validate,
+                snapshot_interval=settings.snapshot_interval,
             )
             self.view_store = open_view_store(
                 settings.views_env(), VIEWS, side_tables=(cast(SideTable, liveness),)
@@ -72,7 +76,8 @@ class Runtime:
         self.feeds: list[Feed] = []
         self.projector: Projector | None = None
         if run_views:
-            self.projector = Projector(self.app, ViewProjection(self.view_store))
+            lock = process_lock(settings.views_env(), "projector")
+            self.projector = Projector(self.app, ViewProjection(self.view_store), lock=lock)
             self.app.add_listener(self.projector.wake)
             self.feeds.append(WakeFeed(self.app, self.projector.wake))
         waiter = self.projector.wait if self.projector else None
@@ -198,7 +203,11 @@ def open_app(settings: Settings) -> JobKeeper:
     if not settings.database_url:
         settings.data.mkdir(parents=True, exist_ok=True)
     with setup_lock(settings.store_env()):
-        return JobKeeper(settings.store_env(), dispatcher=Undispatched())
+        return JobKeeper(
+            settings.store_env(),
+            dispatcher=Undispatched(),
+            snapshot_interval=settings.snapshot_interval,
+        )
 
 
 class ServiceError(RuntimeError):

@@ -42,6 +42,7 @@ class Settings:
     session_hours: float = 12.0  # how long a web app session lasts
     session_secret: str = ""  # mixed into every session's signing key (same in every process)
     max_streams_per_user: int = 20  # event streams one user may hold open at once (per process)
+    snapshot_interval: int = 100  # events between snapshots of a job; 0: no snapshots
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -64,6 +65,10 @@ class Settings:
         for name in ("port", "threads", "max_running", "max_body", "max_streams_per_user"):
             if int(getattr(self, name)) < (0 if name == "port" else 1):
                 raise SettingsError(f"JOBKEEPER_{name.upper()} must be a positive number")
+        if self.snapshot_interval < 0:
+            raise SettingsError(
+                "JOBKEEPER_SNAPSHOT_INTERVAL must be 0 (no snapshots) or a positive number"
+            )
         for name in ("checkpoint_interval", "poll_interval", "worker_timeout", "session_hours"):
             if float(getattr(self, name)) <= 0:
                 unit = "hours" if name == "session_hours" else "seconds"

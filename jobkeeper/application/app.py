@@ -7,19 +7,28 @@ the injected `Dispatcher`. Time comes from the injected `Clock`; the domain read
 
 from __future__ import annotations
 
+import logging
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import BaseAggregate
-from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.persistence import IntegrityError, Recording, StoredEvent
 from eventsourcing.utils import get_topic
 
 from jobkeeper.application.caches import LiveJobs, TokenCache
-from jobkeeper.application.history import HistoryEntry, history_entries
+from jobkeeper.application.history import (
+    EventSource,
+    HistoryEntry,
+    HistoryPage,
+    history_entries,
+    history_entry,
+    history_page,
+    history_stream,
+)
 from jobkeeper.application.numbering import Numbering
 from jobkeeper.application.ports import Clock, Dispatcher, SystemClock
 from jobkeeper.domain.errors import (
@@ -63,7 +72,11 @@ ParamsValidator = Callable[[str, dict[str, Any]], dict[str, Any]]
 Listener = Callable[[list[Recording[str]]], None]
 JobCommand = Callable[[Job, datetime], Any]
 
+log = logging.getLogger(__name__)
+
 ADMIN = "admin"
+SNAPSHOT_INTERVAL = 100
+"""Events between snapshots of a job: a load replays fewer than this many events."""
 COMMAND_RETRIES = 20
 NUMBER_RETRIES = 200
 
@@ -102,7 +115,11 @@ class JobKeeper(Application[str]):
         dispatcher: Dispatcher,
         validate_params: ParamsValidator | None = None,
         clock: Clock | None = None,
+        snapshot_interval: int = SNAPSHOT_INTERVAL,
     ) -> None:
+        self.snapshot_interval = max(0, snapshot_interval)
+        if self.snapshot_interval:
+            env = {**(env or {}), "IS_SNAPSHOTTING_ENABLED": "y"}
         super().__init__(env)
         self.dispatcher = dispatcher
         self.validate_params = validate_params or _no_validation
@@ -133,6 +150,27 @@ class JobKeeper(Application[str]):
         self._take_snapshots(processing_event)
         self._notify(recordings)
         return recordings
+
+    def _take_snapshots(self, processing_event: ProcessingEvent[str]) -> None:
+        """Snapshot every job whose new events reached a multiple of the snapshot interval,
+        as it now is in hand (the library would replay it from the store to the boundary).
+
+        A snapshot is a shortcut: one that cannot be recorded costs only a longer load later,
+        so its failure never fails the save that has already been recorded.
+        """
+        interval = self.snapshot_interval
+        if self.snapshots is None or not interval:
+            return
+        first: dict[str, int] = {}
+        for event in processing_event.events:
+            first.setdefault(event.originator_id, event.originator_version)
+        for aggregate_id, start in first.items():
+            job = processing_event.aggregates.get(aggregate_id)
+            if isinstance(job, Job) and job.version // interval > (start - 1) // interval:
+                try:
+                    self.snapshots.put([Job.Snapshot.take(job)])
+                except Exception:
+                    log.warning("no snapshot of %s at %d", aggregate_id, job.version, exc_info=True)
 
     def add_listener(self, listener: Listener) -> None:
         """Call `listener` with the recordings of every save made by this process."""
@@ -268,6 +306,45 @@ class JobKeeper(Application[str]):
         if not entries:
             raise JobNotFoundError(job_id)
         return entries
+
+    def history_page(
+        self,
+        job_id: int,
+        *,
+        after: int | None = None,
+        limit: int = 100,
+        types: frozenset[str] = frozenset(),
+        descending: bool = False,
+    ) -> HistoryPage:
+        """A page of the job's history after `after` (exclusive, in the reading order)."""
+        page = history_page(
+            self._event_source(job_id), after=after, limit=limit, types=types,
+            descending=descending,
+        )  # fmt: skip
+        if not page.items and page.next_after is None:
+            self.check_job_exists(job_id)
+        return page
+
+    def history_stream(self, job_id: int) -> Iterator[HistoryEntry]:
+        """Every event of the job, oldest first, read from the store a chunk at a time."""
+        self.check_job_exists(job_id)
+        return history_stream(self._event_source(job_id))
+
+    def _event_source(self, job_id: int) -> EventSource[StoredEvent]:
+        originator_id = job_aggregate_id(job_id)
+
+        def read(after: int | None, descending: bool, limit: int) -> Sequence[StoredEvent]:
+            if descending:
+                below = None if after is None else after - 1
+                return self.recorder.select_events(
+                    originator_id, lte=below, desc=True, limit=limit
+                )
+            return self.recorder.select_events(originator_id, gt=after, limit=limit)
+
+        def entry(stored: StoredEvent) -> HistoryEntry:
+            return history_entry(cast(Job.Event, self.mapper.to_domain_event(stored)))
+
+        return EventSource(read, _stored_version, _stored_type, entry)
 
     def job_events_after(self, job_id: int, version: int, limit: int) -> list[Job.Event]:
         """Up to `limit` events of the job after `version`, oldest first."""
@@ -585,9 +662,20 @@ def _aware(moment: datetime | None, field: str) -> datetime | None:
     return moment.astimezone(UTC)
 
 
+def _stored_version(stored: StoredEvent) -> int:
+    return stored.originator_version
+
+
+def _stored_type(stored: StoredEvent) -> str:
+    """The event's class name, read from its topic (`module:Job.Progressed`) undecoded."""
+    return stored.topic.rsplit(".", 1)[-1]
+
+
 def _last_position(recordings: Iterable[Recording[str]]) -> int | None:
     ids = [r.notification.id for r in recordings if r.notification.id is not None]
     return max(ids) if ids else None
 
 
-__all__ = ["ADMIN", "SYSTEM", "HistoryEntry", "JobKeeper", "Outcome", "ParamsValidator"]
+__all__ = [
+    "ADMIN", "SYSTEM", "HistoryEntry", "HistoryPage", "JobKeeper", "Outcome", "ParamsValidator",
+]  # fmt: skip

@@ -7,11 +7,12 @@ HTTP layer alone can stand a fake in for the application.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, Protocol
 
 from jobkeeper.application.app import Outcome
-from jobkeeper.application.history import HistoryEntry
+from jobkeeper.application.history import HistoryEntry, HistoryPage
 from jobkeeper.domain.job import Job
 from jobkeeper.domain.tokens import NewToken
 from jobkeeper.domain.user import User
@@ -42,7 +43,17 @@ class Jobs(Protocol):
 
     def check_job_exists(self, job_id: int) -> None: ...
 
-    def history(self, job_id: int) -> list[HistoryEntry]: ...
+    def history_page(
+        self,
+        job_id: int,
+        *,
+        after: int | None = None,
+        limit: int = 100,
+        types: frozenset[str] = frozenset(),
+        descending: bool = False,
+    ) -> HistoryPage: ...
+
+    def history_stream(self, job_id: int) -> Iterator[HistoryEntry]: ...
 
     def job_events_after(self, job_id: int, version: int, limit: int) -> list[Job.Event]: ...
 

@@ -171,6 +171,7 @@ ERROR_MEANINGS = {
     409: "The command is not allowed in the job's status, or the name is taken",
     413: "The body is larger than the limit",
     415: "The body's content type is not accepted",
+    422: "A query parameter has a value this operation cannot use: the description says which",
     429: "Over the caller's budget of commands or reads: retry after `Retry-After` seconds",
 }
 RATE_HEADERS = {

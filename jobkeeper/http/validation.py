@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from types import UnionType
 from typing import TypeVar, Union, get_args, get_origin
 
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
 JSON_TYPES = ("application/json",)
+ErrorClass = Callable[..., falcon.HTTPError]
 
 
 def read_body(req: falcon.Request, model: type[M], max_body: int, optional: bool = False) -> M:
@@ -41,20 +43,33 @@ def read_json(req: falcon.Request, model: type[M], max_body: int, optional: bool
     return validated(model, data, "Invalid body")
 
 
-def read_query(req: falcon.Request, model: type[M]) -> M:
-    """The request's query string, validated against `model`."""
-    lists = repeatable(model)
+def read_query(
+    req: falcon.Request,
+    model: type[M],
+    *,
+    repeatable: Collection[str] = (),
+    error: ErrorClass = falcon.HTTPBadRequest,
+) -> M:
+    """The request's query string, validated against `model`; the parameters `repeatable`
+    may be given several times (they are read as lists), as may the model's list fields, the
+    others once. `error` is the answer to a query that does not validate (400 unless the
+    operation says otherwise)."""
+    lists = frozenset(repeatable) | list_fields(model)
     repeated = sorted(
-        name for name, value in req.params.items() if isinstance(value, list) and name not in lists
+        name
+        for name, value in req.params.items()
+        if isinstance(value, list) and name not in lists
     )
     if repeated:
-        raise falcon.HTTPBadRequest(
-            title="Invalid query", description=f"{repeated[0]}: give this parameter once"
-        )
-    return validated(model, dict(req.params), "Invalid query")
+        raise error(title="Invalid query", description=f"{repeated[0]}: give this parameter once")
+    data: dict[str, object] = dict(req.params)
+    for name in repeatable:
+        if isinstance(data.get(name), str):
+            data[name] = [data[name]]
+    return validated(model, data, "Invalid query", error)
 
 
-def repeatable(model: type[BaseModel]) -> frozenset[str]:
+def list_fields(model: type[BaseModel]) -> frozenset[str]:
     """The query parameters of `model` that may be given several times (its list fields)."""
     return frozenset(
         name
@@ -73,16 +88,22 @@ def describe(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def validated(model: type[M], data: dict[str, object], title: str) -> M:
-    """`data` as a `model`; 400 with `title` and one line per problem when it is not one, or
-    when any of its text holds a NUL character (no store keeps one: PostgreSQL refuses it)."""
+def validated(
+    model: type[M],
+    data: dict[str, object],
+    title: str,
+    error: ErrorClass = falcon.HTTPBadRequest,
+) -> M:
+    """`data` as a `model`; 400 (or `error`) with `title` and one line per problem when it is
+    not one, or when any of its text holds a NUL character (no store keeps one: PostgreSQL
+    refuses it)."""
     try:
         value = model.model_validate(data)
-    except ValidationError as error:
-        raise falcon.HTTPBadRequest(title=title, description=describe(error)) from None
+    except ValidationError as problem:
+        raise error(title=title, description=describe(problem)) from None
     for field, content in value.model_dump().items():
         if _holds_nul(content):
-            raise falcon.HTTPBadRequest(
+            raise error(
                 title=title, description=f"{field}: must not contain NUL (\\u0000) characters"
             )
     return value

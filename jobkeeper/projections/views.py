@@ -51,6 +51,16 @@ class Views:
         with self.store.reading() as db:
             return jobs.active_workers(db)
 
+    def waiting_jobs(self, since: str, limit: int) -> list[int]:
+        """Queued jobs due since before `since` (ISO text), the longest waiting first."""
+        with self.store.reading() as db:
+            return jobs.waiting(db, since, limit)
+
+    def jobs_run_by(self, worker: str) -> list[int]:
+        """The jobs the view shows run by `worker`."""
+        with self.store.reading() as db:
+            return jobs.run_by(db, worker)
+
     def job(self, job_id: int) -> dict[str, Any] | None:
         """One job's row."""
         with self.store.reading() as db:

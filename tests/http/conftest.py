@@ -71,10 +71,16 @@ class Api:
 
     def history(self, job_id: int) -> list[dict[str, Any]]:
         """GET /jobs/{id}/history: the job's events."""
-        items: list[dict[str, Any]] = self.client.simulate_get(
-            f"/api/v1/jobs/{job_id}/history"
-        ).json["items"]
-        return items
+        items: list[dict[str, Any]] = []
+        after: int | None = None
+        while True:
+            params = {"limit": 1000} if after is None else {"limit": 1000, "after": after}
+            page = self.client.simulate_get(f"/api/v1/jobs/{job_id}/history", params=params)
+            assert page.status_code == 200, page.json
+            items += page.json["items"]
+            after = page.json["next_after"]
+            if after is None:
+                return items
 
     def wait_for_status(self, job_id: int, *statuses: str, timeout: float = 10.0) -> dict[str, Any]:
         """The job once its status is one of `statuses`."""

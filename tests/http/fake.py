@@ -19,7 +19,14 @@ from typing import Any, cast
 from eventsourcing.domain import BaseAggregate
 
 from jobkeeper.application.app import Outcome
-from jobkeeper.application.history import HistoryEntry, history_entries
+from jobkeeper.application.history import (
+    EventSource,
+    HistoryEntry,
+    HistoryPage,
+    history_entry,
+    history_page,
+    history_stream,
+)
 from jobkeeper.domain.errors import (
     InvalidJobError,
     JobNotFoundError,
@@ -172,10 +179,43 @@ class FakeJobs:
         self._called("check_job_exists", job_id=job_id)
         self._events(job_id)
 
-    def history(self, job_id: int) -> list[HistoryEntry]:
+    def history_page(
+        self,
+        job_id: int,
+        *,
+        after: int | None = None,
+        limit: int = 100,
+        types: frozenset[str] = frozenset(),
+        descending: bool = False,
+    ) -> HistoryPage:
+        """A page of the job's events, by the application's own paging over the kept events."""
+        self._called(
+            "history_page", job_id=job_id, after=after, limit=limit, types=types,
+            descending=descending,
+        )  # fmt: skip
+        source = self._source(self._events(job_id))
+        return history_page(source, after=after, limit=limit, types=types, descending=descending)
+
+    def history_stream(self, job_id: int) -> Iterator[HistoryEntry]:
         """Every event of the job, oldest first."""
-        self._called("history", job_id=job_id)
-        return history_entries(self._events(job_id))
+        self._called("history_stream", job_id=job_id)
+        return history_stream(self._source(self._events(job_id)))
+
+    @staticmethod
+    def _source(events: list[Job.Event]) -> EventSource[Job.Event]:
+        def read(after: int | None, descending: bool, limit: int) -> list[Job.Event]:
+            if descending:
+                newest = len(events) if after is None else max(0, min(after - 1, len(events)))
+                return events[:newest][::-1][:limit]
+            start = 0 if after is None else min(after, len(events))
+            return events[start : start + limit]
+
+        return EventSource(
+            read,
+            lambda e: e.originator_version,
+            lambda e: type(e).__name__,
+            history_entry,
+        )
 
     def job_events_after(self, job_id: int, version: int, limit: int) -> list[Job.Event]:
         """Up to `limit` events of the job after `version`."""

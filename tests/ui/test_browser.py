@@ -201,19 +201,48 @@ def test_the_history_and_time_travel(open_page: Callable[..., Any], server: Serv
     page.goto(f"/jobs/{job_id}")
     entries = page.locator("#timeline li")
     history = server.history(job_id)
-    assert entries.count() == len(history)
-    assert entries.first.locator(".ev-type").inner_text() == "1. Submitted"
-    assert "by admin" in entries.first.inner_text()
-    entries.first.locator("summary").click()
-    assert "sleep" in entries.first.locator("dl").inner_text()
+    assert entries.count() == len(history)  # newest first
+    assert entries.first.locator(".ev-type").inner_text() == f"{len(history)}. Succeeded"
+    assert entries.last.locator(".ev-type").inner_text() == "1. Submitted"
+    assert "by admin" in entries.last.inner_text()
+    entries.last.locator("summary").click()
+    assert "sleep" in entries.last.locator("dl").inner_text()
     page.get_by_role("link", name="1. Submitted").click()
     assert page.url.endswith(f"/jobs/{job_id}?version=1")
     assert "as it was after event 1 of" in page.locator(".travel").inner_text()
     assert page.locator(".summary .status").inner_text() == "queued"
     assert page.locator("#job-finished").inner_text() == "—"
+    assert page.locator("#timeline li[aria-current]").get_attribute("data-version") == "1"
     shot(page, "time-travel")
     page.get_by_role("link", name="See it now").click()
     assert page.locator(".summary .status").inner_text() == "succeeded"
+
+
+def test_a_long_history_comes_in_pages_and_time_travel_opens_the_page_of_its_event(
+    open_page: Callable[..., Any], server: Server
+) -> None:
+    response = server.post("/jobs", {"kind": "sleep", "params": {"seconds": 1},
+                                     "not_before": "2999-01-01T00:00:00Z"}, expect=201)  # fmt: skip
+    job_id = response.json()["id"]
+    for _ in range(40):  # queued: each stop and resume is one event
+        server.post(f"/jobs/{job_id}/stop")
+        server.post(f"/jobs/{job_id}/resume")
+    total = len(server.history(job_id))
+    assert total == 81
+    page = open_page()
+    page.goto(f"/jobs/{job_id}")
+    versions = page.locator("#timeline li").evaluate_all("items => items.map(i => +i.dataset.version)")
+    assert versions == list(range(total, total - 50, -1))
+    page.locator("#history-older").click()
+    versions = page.locator("#timeline li").evaluate_all("items => items.map(i => +i.dataset.version)")
+    assert versions == list(range(total - 50, 0, -1))
+    assert page.locator("#history-older").count() == 0
+    page.get_by_role("link", name="2. Stopped", exact=True).click()
+    assert page.locator(".summary .status").inner_text() == "stopped"
+    assert page.locator("#timeline li[aria-current]").get_attribute("data-version") == "2"
+    page.get_by_role("link", name="Newest events").click()
+    assert page.locator("#timeline li").first.get_attribute("data-version") == str(total)
+    server.post(f"/jobs/{job_id}/cancel")
 
 
 def test_filters_survive_a_reload_and_a_job_is_found_by_its_id(

@@ -47,6 +47,7 @@ LIST_STREAM = any(route.path == f"{API_V1}/jobs/stream" for route in V1_ROUTES)
 """Whether the API streams the jobs list (else the list page polls its first page)."""
 PAGE_SIZE = 50
 LOG_TAIL = 200
+HISTORY_PAGE = 50
 BULK_LIMIT = 1000
 TABS = {"all": "/jobs", "running": "/jobs/running", "finished": "/jobs/finished"}
 STATUSES = [status.value for status in Status]
@@ -269,7 +270,17 @@ class JobPage(Page):
                 )
             if int(version) != latest.version:
                 job = app.get_job(job_id, version=int(version), to_change=False)
-        history = [history_entry(entry) for entry in app.history(job_id)]
+        before = req.get_param("before")
+        if before is not None and (not before.isdigit() or not 1 <= int(before) <= 2**53):
+            raise falcon.HTTPBadRequest(
+                title="Invalid page", description="before= takes an event number"
+            )
+        if before is None and job.version != latest.version:
+            before = str(job.version + 1)  # the page that holds the chosen event
+        history = app.history_page(
+            job_id, after=None if before is None else int(before), limit=HISTORY_PAGE,
+            descending=True,
+        )  # fmt: skip
         lines = self.service.views.log_tail(job_id, LOG_TAIL)
         shown = job_view(job)
         page(
@@ -282,7 +293,10 @@ class JobPage(Page):
             may_command=may_command(self.service, session.user, latest.owner),
             commands=COMMANDS,
             allowed=set(allowed_commands(job.status)),
-            history=history,
+            history=[history_entry(entry) for entry in history.items],
+            older=history.next_after,
+            newest_page=before is None,
+            travel_link=lambda version: f"/jobs/{job_id}?version={version}",
             lines=lines,
             log_count=latest.log_count,
             log_tail=LOG_TAIL,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, field_validator
 
+from jobkeeper.application.history import EVENT_TYPES
 from jobkeeper.domain.lifecycle import Status
 from jobkeeper.http.models import MAX_ID, MAX_LOG_ID, Body, Query
 
@@ -123,6 +124,35 @@ class LogQuery(Query):
     after: int = Field(0, ge=0, le=MAX_LOG_ID, description="next_after of the last page")
     limit: int = Field(100, ge=1, le=1000)
     position: Position = None
+
+
+class HistoryQuery(Query):
+    """GET /jobs/{id}/history."""
+
+    after: int | None = Field(
+        None,
+        ge=0,
+        le=MAX_LOG_ID,
+        description="next_after of the last page: versions after it in the reading order "
+        "(above it oldest first, below it newest first); left out, from the start",
+    )
+    limit: int = Field(100, ge=1, le=1000)
+    type: list[str] = Field(
+        default_factory=list,
+        description="only events of these types (repeat for several): "
+        + ", ".join(EVENT_TYPES),
+    )
+    order: Literal["asc", "desc"] = Field("asc", description="asc: oldest first; desc: newest")
+
+    @field_validator("type")
+    @classmethod
+    def _known_types(cls, types: list[str]) -> list[str]:
+        unknown = sorted(set(types) - set(EVENT_TYPES))
+        if unknown:
+            raise ValueError(
+                f"unknown event type {unknown[0]!r}; the types are {', '.join(EVENT_TYPES)}"
+            )
+        return types
 
 
 class UserListQuery(Query):

@@ -122,10 +122,13 @@ class HistoryEntryOut(Out):
     data: dict[str, Any]
 
 
-class HistoryOut(Out):
-    """Every event of a job, oldest first."""
+class HistoryPageOut(Out):
+    """A page of a job's events, in the order asked for."""
 
     items: list[HistoryEntryOut]
+    next_after: int | None = Field(
+        description="pass as `after` for the next page; null on the last page"
+    )
 
 
 class KindOut(Out):

@@ -6,11 +6,12 @@ from jobkeeper.domain.lifecycle import COMMANDS
 from jobkeeper.http.consistency import CHANGED_HEADER, POSITION_HEADER
 from jobkeeper.http.routing import API_V1, Operation, Reply, Route, create, errors, get
 from jobkeeper.http.v1.commands import JobCommand
-from jobkeeper.http.v1.history import JobHistory
+from jobkeeper.http.v1.history import NDJSON, JobHistory, JobHistoryDownload
 from jobkeeper.http.v1.jobs import JobCollection, JobItem, JobPhaseCollection
 from jobkeeper.http.v1.kinds import KindCollection
 from jobkeeper.http.v1.logs import JobLogs, LogCollection
 from jobkeeper.http.v1.models import (
+    HistoryQuery,
     JobListQuery,
     JobStreamQuery,
     JobSubmission,
@@ -22,7 +23,7 @@ from jobkeeper.http.v1.models import (
     UserListQuery,
 )
 from jobkeeper.http.v1.responses import (
-    HistoryOut,
+    HistoryPageOut,
     JobList,
     JobOut,
     JobPage,
@@ -145,7 +146,40 @@ JOB_ROUTES = [
     Route(
         f"{JOB}/history",
         lambda w: JobHistory(w.service),
-        (get("Every event of the job, oldest first", HistoryOut, 404),),
+        (
+            get(
+                "A page of the job's events, oldest or newest first",
+                HistoryPageOut,
+                404,
+                422,
+                query=HistoryQuery,
+                description="Follow `next_after` until it is null. With `type`, a page may "
+                "hold fewer events than `limit` (even none) and still name a next page: a "
+                "page reads at most 20,000 events of a long history. An unknown type, or "
+                "any other value out of range, answers 422 naming what is allowed.",
+            ),
+        ),
+        "jobs",
+    ),
+    Route(
+        f"{JOB}/history.ndjson",
+        lambda w: JobHistoryDownload(w.service),
+        (
+            Operation(
+                "GET",
+                "Every event of the job, oldest first, as one streamed download",
+                {
+                    200: Reply(
+                        "One JSON object per line, each a history entry "
+                        "(version, type, at, by, data)",
+                        media=(NDJSON,),
+                    ),
+                    **errors(404),
+                },
+                description="Streamed as it is read from the store, a thousand events at a "
+                "time: the whole history of a long job without holding it in memory.",
+            ),
+        ),
         "jobs",
     ),
     Route(

@@ -216,12 +216,13 @@ function liveJob(article) {
 
   async function refreshHistory() {
     const timeline = document.getElementById("timeline");
-    const known = Number(timeline.lastElementChild?.dataset.version ?? 0);
-    const response = await fetch(`/api/v1/jobs/${id}/history`, { headers: { Accept: "application/json" } });
+    if (timeline.dataset.newest !== "yes") return; // an older page stays as it is
+    const known = Number(timeline.firstElementChild?.dataset.version ?? 0);
+    const response = await fetch(`/api/v1/jobs/${id}/history?after=${known}&order=asc&limit=100`, { headers: { Accept: "application/json" } });
     if (!response.ok) return;
     const { items } = await response.json();
-    for (const entry of items.filter((e) => e.version > known)) {
-      const item = el("li", { "data-version": String(entry.version) },
+    for (const entry of items) {
+      const item = el("li", { "data-version": String(entry.version), value: String(entry.version) },
         el("a", { href: `/jobs/${id}?version=${entry.version}`, class: "ev-type" }, `${entry.version}. ${entry.type}`),
         " ", el("span", { class: "ev-by" }, `by ${entry.by}`), " ", timeNode(entry.at));
       const data = Object.entries(entry.data ?? {});
@@ -232,7 +233,7 @@ function liveJob(article) {
       }
       timeline.querySelectorAll("li[aria-current]").forEach((li) => li.removeAttribute("aria-current"));
       item.setAttribute("aria-current", "step");
-      timeline.append(item);
+      timeline.prepend(item);
     }
   }
 
