@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.harness import Server, wait_for
-from tests.ui.conftest import shot
+from tests.ui.conftest import ARTIFACTS, shot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 XSS = "<img src=x onerror=alert(1)>"
@@ -410,6 +410,69 @@ def test_screenshots_of_the_main_pages(
         shot(page, f"{name}-{suffix}")
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 1, f"{path} is {overflow} px wider than {width}"
+    if width == 1280 and not dark:  # the README's picture: the top of the jobs page
+        page.set_viewport_size({"width": 1100, "height": 520})
+        page.goto("/jobs")
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "readme-jobs.png"))
     page.goto("/sign-out-nothing-here")
     assert page.get_by_role("heading", name="Not found").is_visible()
     server.post(f"/jobs/{job_id}/cancel")
+
+
+def test_the_first_load_of_each_main_page_is_within_250_kb(
+    browser: Any, open_page: Callable[..., Any], server: Server
+) -> None:
+    job_id = server.submit("sleep", seconds=0.2, step=0.1)
+    server.wait_status(job_id, "succeeded")
+    state = open_page().context.storage_state()
+    for path in ("/sign-in", "/jobs", "/jobs/running", f"/jobs/{job_id}", "/submit?kind=sleep", "/users"):
+        context = browser.new_context(base_url=server.url, storage_state=state)  # nothing cached
+        page = context.new_page()
+        page.goto(path, wait_until="load")
+        sizes = page.evaluate("""() => [performance.getEntriesByType('navigation')[0],
+            ...performance.getEntriesByType('resource')].map(e => e.transferSize)""")
+        assert all(size > 0 for size in sizes), (path, sizes)  # every file came over the wire
+        assert sum(sizes) <= 250 * 1024, (path, sum(sizes))
+        context.close()
+
+
+def test_every_action_is_reachable_by_keyboard(
+    open_page: Callable[..., Any], server: Server, users: dict[str, str], browser: Any
+) -> None:
+    context = browser.new_context(base_url=server.url)
+    page = context.new_page()
+    page.goto("/sign-in")
+    page.keyboard.press("Tab")  # the skip link
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "token"
+    page.keyboard.type(users["admin"])
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/jobs/running")
+    job_id = server.submit("sleep", seconds=60, step=0.2)
+    server.wait_status(job_id, "running")
+    page.goto(f"/jobs/{job_id}")
+
+    def focus(text: str) -> None:
+        for _ in range(60):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement.textContent.trim()") == text:
+                return
+        raise AssertionError(f"{text!r} cannot be reached with Tab")
+
+    focus("Stop")
+    page.keyboard.press("Enter")
+    status = page.locator(".summary .status")
+    wait_for(lambda: status.inner_text() == "stopped", 20, "stopped by keyboard")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.goto(f"/jobs/{job_id}")
+    focus("Cancel")
+    page.keyboard.press("Enter")
+    wait_for(lambda: status.inner_text() == "cancelled", 20, "cancelled by keyboard")
+    page.goto("/jobs")
+    focus("Filter")
+    focus("Sign out")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/sign-in?signed_out=1")
+    context.close()
