@@ -472,6 +472,7 @@ def test_every_action_is_reachable_by_keyboard(
     wait_for(lambda: status.inner_text() == "cancelled", 20, "cancelled by keyboard")
     page.goto("/jobs")
     focus("Filter")
+    page.goto("/submit")
     focus("Sign out")
     page.keyboard.press("Enter")
     page.wait_for_url("**/sign-in?signed_out=1")

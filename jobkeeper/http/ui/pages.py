@@ -631,6 +631,7 @@ class UsersPage(Page):
             status = falcon.HTTP_409 if isinstance(error, UserExistsError) else falcon.HTTP_400
             self._render(resp, session, values, str(error), None, status)
             return
+        self.service.views.wait(self.service.app.position())  # the list shows the new user
         self._render(resp, session, {}, "", {"name": user.name, "token": issued.token},
                      falcon.HTTP_201)  # fmt: skip
 
