@@ -83,7 +83,7 @@ class Guard:
                 raise falcon.HTTPSeeOther(self.sign_in)
             raise unauthorized(req)
         if session is not None and self.sessions is not None:
-            self.sessions.check_write(req, session)
+            self.sessions.check_write(req, session, form=page)
 
     def _count(self, req: falcon.Request, user: str | None) -> Verdict | None:
         if self.limits is None:

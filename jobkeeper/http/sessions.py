@@ -30,6 +30,8 @@ CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_COOKIE = 600
+MAX_FORM = 64 * 1024
+"""The largest form the pages take (a job's params, a user, a bulk choice of 1,000 ids)."""
 
 TokenDigest = Callable[[str, str], str | None]
 """The recorded digest of user `name`'s token `token_id`, or None when it is revoked or unknown."""
@@ -96,8 +98,10 @@ class Sessions:
         csrf = _b64(self._mac(digest, f"csrf|{payload}"))[:32]
         return Session(user, token_id, expires, csrf)
 
-    def check_write(self, req: falcon.Request, session: Session) -> None:
-        """403 unless a state-changing request made with `session` comes from the page."""
+    def check_write(self, req: falcon.Request, session: Session, *, form: bool = False) -> None:
+        """403 unless a state-changing request made with `session` comes from the page; the
+        CSRF token may come in a form field when `form` (the app's own form posts: API
+        resources read their bodies themselves)."""
         if req.method in SAFE_METHODS:
             return
         origin = req.get_header("Origin") or _origin_of(req.get_header("Referer") or "")
@@ -105,7 +109,7 @@ class Sessions:
         if origin != expected:
             where = origin or "an unknown origin"
             raise forbidden(f"the request comes from {where}, not {expected}")
-        given = req.get_header(CSRF_HEADER) or _form_field(req, CSRF_FIELD)
+        given = req.get_header(CSRF_HEADER) or (_form_field(req, CSRF_FIELD) if form else None)
         if not given or not hmac.compare_digest(given.encode(), session.csrf.encode()):
             raise forbidden(f"the CSRF token is missing or wrong: send the page's {CSRF_HEADER}")
 
@@ -142,6 +146,10 @@ def forbidden(reason: str) -> falcon.HTTPForbidden:
 def _form_field(req: falcon.Request, name: str) -> str | None:
     if (req.content_type or "").split(";")[0].strip() != falcon.MEDIA_URLENCODED:
         return None
+    if (req.content_length or 0) > MAX_FORM:
+        raise falcon.HTTPContentTooLarge(
+            title="Form too large", description=f"a form may hold at most {MAX_FORM} bytes"
+        )
     form = req.get_media(default_when_empty={})
     value = form.get(name) if isinstance(form, dict) else None
     if isinstance(value, list):

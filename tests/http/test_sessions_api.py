@@ -254,3 +254,12 @@ def test_bulk_forms_with_bad_input_answer_a_page(browser: tuple[Browser, str]) -
         result = page.request("POST", "/jobs/bulk", body=f"{body}&csrf={csrf}", headers={**FORM, "Origin": ORIGIN})
         assert result.status_code == 400, body
         assert result.headers["Content-Type"].startswith("text/html")
+
+
+def test_a_form_too_large_answers_413_as_a_page(browser: tuple[Browser, str]) -> None:
+    page, _ = browser
+    csrf = page.csrf()
+    body = f"csrf={csrf}&kind=sleep&name=" + "n" * 70_000
+    result = page.request("POST", "/submit", body=body, headers={**FORM, "Origin": ORIGIN})
+    assert result.status_code == 413 and "Form too large" in result.text
+    assert result.headers["Content-Type"].startswith("text/html")

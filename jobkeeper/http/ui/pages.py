@@ -31,7 +31,7 @@ from jobkeeper.domain.tokens import parse as parse_token
 from jobkeeper.http.auth import TOKEN
 from jobkeeper.http.port import Service
 from jobkeeper.http.routing import API_V1
-from jobkeeper.http.sessions import Session, Sessions, clear_cookie, forbidden, set_cookie
+from jobkeeper.http.sessions import MAX_FORM, Session, Sessions, clear_cookie, forbidden, set_cookie
 from jobkeeper.http.ui.render import error_page, page
 from jobkeeper.http.v1.jobs import job_page
 from jobkeeper.http.v1.models import JobListQuery
@@ -76,6 +76,10 @@ def form(req: falcon.Request) -> dict[str, Any]:
     """The request's url-encoded form (empty when it has none)."""
     if (req.content_type or "").split(";")[0].strip() != falcon.MEDIA_URLENCODED:
         return {}
+    if (req.content_length or 0) > MAX_FORM:
+        raise falcon.HTTPContentTooLarge(
+            title="Form too large", description=f"a form may hold at most {MAX_FORM} bytes"
+        )
     data = req.get_media(default_when_empty={})
     return data if isinstance(data, dict) else {}
 

@@ -296,3 +296,5 @@ const table = document.getElementById("jobs");
 if (table) liveList(table);
 const article = document.getElementById("job");
 if (article && !document.querySelector(".travel")) liveJob(article);
+// The submit form: choosing a kind shows its fields at once (the Choose button does it without scripts).
+document.getElementById("kind-choice")?.addEventListener("change", (event) => event.target.form.submit());
