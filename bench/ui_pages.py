@@ -62,7 +62,9 @@ def measure(url: str, path: str, loads: int, browser: Any, state: Any) -> dict[s
         fresh = browser.new_context(base_url=url, storage_state=state)  # nothing cached
         page = fresh.new_page()
         page.goto(path, wait_until="load")
-        page.wait_for_function("performance.getEntriesByName('first-contentful-paint').length > 0")
+        painted = "() => performance.getEntriesByName('first-contentful-paint').length"
+        while not page.evaluate(painted):  # (wait_for_function would eval: the CSP forbids it)
+            page.wait_for_timeout(20)
         timing = page.evaluate("""() => {
             const nav = performance.getEntriesByType('navigation')[0];
             const paint = performance.getEntriesByName('first-contentful-paint')[0];
