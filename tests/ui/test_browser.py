@@ -208,13 +208,14 @@ def test_the_history_and_time_travel(open_page: Callable[..., Any], server: Serv
     entries.last.locator("summary").click()
     assert "sleep" in entries.last.locator("dl").inner_text()
     page.get_by_role("link", name="1. Submitted").click()
-    assert page.url.endswith(f"/jobs/{job_id}?version=1")
+    page.wait_for_url(f"**/jobs/{job_id}?version=1")
     assert "as it was after event 1 of" in page.locator(".travel").inner_text()
     assert page.locator(".summary .status").inner_text() == "queued"
     assert page.locator("#job-finished").inner_text() == "—"
     assert page.locator("#timeline li[aria-current]").get_attribute("data-version") == "1"
     shot(page, "time-travel")
     page.get_by_role("link", name="See it now").click()
+    page.wait_for_url(f"**/jobs/{job_id}")
     assert page.locator(".summary .status").inner_text() == "succeeded"
 
 
@@ -234,13 +235,16 @@ def test_a_long_history_comes_in_pages_and_time_travel_opens_the_page_of_its_eve
     versions = page.locator("#timeline li").evaluate_all("items => items.map(i => +i.dataset.version)")
     assert versions == list(range(total, total - 50, -1))
     page.locator("#history-older").click()
+    page.wait_for_url(re.compile(r".*before=\d+.*"))
     versions = page.locator("#timeline li").evaluate_all("items => items.map(i => +i.dataset.version)")
     assert versions == list(range(total - 50, 0, -1))
     assert page.locator("#history-older").count() == 0
     page.get_by_role("link", name="2. Stopped", exact=True).click()
+    page.wait_for_url(re.compile(r".*version=2$"))
     assert page.locator(".summary .status").inner_text() == "stopped"
     assert page.locator("#timeline li[aria-current]").get_attribute("data-version") == "2"
     page.get_by_role("link", name="Newest events").click()
+    page.wait_for_url(re.compile(rf".*/jobs/{job_id}#history-title$"))
     assert page.locator("#timeline li").first.get_attribute("data-version") == str(total)
     server.post(f"/jobs/{job_id}/cancel")
 
@@ -270,6 +274,7 @@ def test_filters_survive_a_reload_and_a_job_is_found_by_its_id(
         assert page.get_by_label("Kind").input_value() == "sleep"
     shot(page, "jobs-filtered")
     page.get_by_role("link", name="Finished").click()
+    page.wait_for_url(re.compile(r".*/jobs/finished\?.*"))
     assert "q=NEEDLE" in page.url and "kind=sleep" in page.url  # tabs keep the filters
     page.get_by_label("Job id").fill(str(other))
     page.get_by_role("button", name="Open").click()
@@ -306,6 +311,7 @@ def test_a_bulk_cancel_reports_each_job(
     bob.get_by_label("all that match this filter").check()
     bob.get_by_label("Action").select_option("stop")
     bob.get_by_role("button", name="Apply").click()
+    bob.wait_for_url("**/jobs/bulk")
     assert bob.locator(".outcome").all_inner_texts() == ["forbidden"]
     assert server.job(mine[2])["status"] == "running"
     server.post(f"/jobs/{mine[2]}/cancel")
