@@ -193,8 +193,7 @@ def _max_streams_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-streams-per-user",
         type=_number(1),
-        help="event streams one user may hold open at once, per process "
-        "(JOBKEEPER_MAX_STREAMS_PER_USER, 20)",
+        help="event streams one user may hold open at once (JOBKEEPER_MAX_STREAMS_PER_USER, 20)",
     )
 
 

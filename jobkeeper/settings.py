@@ -41,7 +41,7 @@ class Settings:
     redis_url: str = ""  # rate-limit counters shared in Redis; empty: in this process's memory
     session_hours: float = 12.0  # how long a web app session lasts
     session_secret: str = ""  # mixed into every session's signing key (same in every process)
-    max_streams_per_user: int = 20  # event streams one user may hold open at once (per process)
+    max_streams_per_user: int = 20  # event streams one user may hold open at once
     snapshot_interval: int = 100  # events between snapshots of a job; 0: no snapshots
 
     @classmethod

@@ -610,11 +610,16 @@ class JobKeeper(Application[str]):
             return known
         generation = self._tokens.generation
         user = self._check_token(token)
+        if user is None:
+            # While another request brings the same user up to date, the skipping read may
+            # hand out the user as it was before its token (concurrent first requests after a
+            # start): a "no" is only believed from a read that waited for it.
+            user = self._check_token(token, skipping=False)
         if user is not None:
             self._tokens.put(token, user, user.id, generation)
         return user
 
-    def _check_token(self, token: str) -> User | None:
+    def _check_token(self, token: str, *, skipping: bool = True) -> User | None:
         name, token_id = parse_token(token) or CONFIGURED
         if not NAME_PATTERN.fullmatch(name):
             return None
@@ -624,7 +629,7 @@ class JobKeeper(Application[str]):
             # the same user up to date (that one sees a revocation at once).
             user: object = self.repository.get(
                 user_aggregate_id(name),
-                fastforward_skipping=True,
+                fastforward_skipping=skipping,
                 deepcopy_from_cache=False,
                 projector_func=_project,
             )

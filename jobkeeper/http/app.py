@@ -19,10 +19,10 @@ from jobkeeper.http.port import Service
 from jobkeeper.http.rate_limits import RateLimits
 from jobkeeper.http.routing import CONVERTERS, Route, Wiring
 from jobkeeper.http.sessions import Sessions, TokenDigest
-from jobkeeper.http.sse import StreamSlots
+from jobkeeper.http.stream_slots import SharedStreamSlots, Slots, StreamSlots
 from jobkeeper.http.ui.render import SecurityHeaders
 from jobkeeper.http.ui.routes import UI_ROUTES
-from jobkeeper.http.v1.representation import JOB_FIELDS
+from jobkeeper.http.v1.representation import JOB_FIELDS, job_from_stored
 from jobkeeper.http.v1.routes import V1_ROUTES
 
 DEFAULT_MAX_STREAMS = 20
@@ -40,11 +40,13 @@ def create_app(
     session_seconds: float = 12 * 3600,
     session_secret: str = "",
     max_streams_per_user: int = DEFAULT_MAX_STREAMS,
+    stream_counter: tuple[str, str] | None = None,
 ) -> falcon.App[falcon.Request, falcon.Response]:
     """The WSGI app serving `service`; bodies over `max_body` bytes answer 413, event streams
     end after `stream_seconds` (None: when their job finishes), each user keeps at most
-    `max_streams_per_user` open, callers are held to `rate_limits` (None: no limits), and
-    web sessions last `session_seconds`."""
+    `max_streams_per_user` open (counted in this process, or in Redis for every process when
+    `stream_counter` is a Redis URL and a key namespace), callers are held to `rate_limits`
+    (None: no limits), and web sessions last `session_seconds`."""
     sessions = Sessions(digest_with(service), lifetime=session_seconds, secret=session_secret)
     guard = Guard(
         authenticate_with(service),
@@ -62,8 +64,10 @@ def create_app(
     app.req_options.media_handlers.update({falcon.MEDIA_JSON: handler})
     app.resp_options.media_handlers.update({falcon.MEDIA_JSON: handler})
     add_error_handling(app)
-    feed = Feed(service, JOB_FIELDS)
-    slots = StreamSlots(max_streams_per_user)
+    feed = Feed(service, JOB_FIELDS, lambda row: to_json(job_from_stored(row)))
+    slots: Slots = StreamSlots(max_streams_per_user)
+    if stream_counter is not None:
+        slots = SharedStreamSlots(max_streams_per_user, *stream_counter)
     wiring = Wiring(service, max_body, stream_seconds, document(ROUTES), feed, slots)
     for route in ROUTES:
         app.add_route(route.template, route.resource(wiring))

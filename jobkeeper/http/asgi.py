@@ -35,6 +35,8 @@ class Bridge:
     ) -> None:
         self.app, self.stopping = app, stopping
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="request")
+        self._draining: asyncio.Event | None = None  # set when the server drains
+        self._watcher: asyncio.Future[None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -56,7 +58,12 @@ class Bridge:
         loop = asyncio.get_running_loop()
         body = RequestBody(receive, loop)
         reply = Reply(send, loop)
-        stream = await loop.run_in_executor(self.pool, reply.run, self.app, environ(scope, body))
+        try:
+            stream = await loop.run_in_executor(
+                self.pool, reply.run, self.app, environ(scope, body)
+            )
+        except OSError:
+            return  # the client left while the answer was sent
         if stream is not None:
             await self._stream(stream, reply, receive)
 
@@ -66,7 +73,7 @@ class Bridge:
             await send(reply.start_message())
             pump = asyncio.ensure_future(_pump(stream, send))
             gone = asyncio.ensure_future(_until_disconnect(receive))
-            drained = asyncio.ensure_future(self._until_stopping())
+            drained = asyncio.ensure_future(self._drained().wait())
             await asyncio.wait({pump, gone, drained}, return_when=asyncio.FIRST_COMPLETED)
             client_left = gone.done()
             for task in (pump, gone, drained):
@@ -77,11 +84,22 @@ class Bridge:
         except OSError:
             pass  # the client left while we wrote
         finally:
-            stream.release()
+            try:  # giving the slot back may wait on Redis: not on the loop
+                asyncio.get_running_loop().run_in_executor(None, stream.release)
+            except RuntimeError:  # the loop's executor is shut down: the worker exits
+                stream.release()
 
-    async def _until_stopping(self) -> None:
+    def _drained(self) -> asyncio.Event:
+        """The event of the server draining, watched by one task for every stream."""
+        if self._draining is None:
+            self._draining = asyncio.Event()
+            self._watcher = asyncio.ensure_future(self._watch(self._draining))
+        return self._draining
+
+    async def _watch(self, draining: asyncio.Event) -> None:
         while not self.stopping():
             await asyncio.sleep(DRAIN_CHECK)
+        draining.set()
 
 
 async def _pump(stream: EventStream, send: Send) -> None:
@@ -213,6 +231,7 @@ def environ(scope: Scope, body: RequestBody) -> dict[str, Any]:
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": scope.get("scheme", "http"),
         "wsgi.input": body,
+        "wsgi.input_terminated": True,  # the body ends where the request does (chunked too)
         "wsgi.errors": sys.stderr,
         "wsgi.multithread": True,
         "wsgi.multiprocess": True,

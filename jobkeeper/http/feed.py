@@ -15,7 +15,7 @@ import contextlib
 import logging
 import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +38,7 @@ class RowChange:
     position: int
     row: tuple[Any, ...]
     status_changed: bool
+    data: bytes  # the row as the stream's `data`, rendered once for every stream
 
 
 class Inbox:
@@ -47,45 +48,75 @@ class Inbox:
         self.loop = loop
         self.batches: deque[list[Any]] = deque()
         self.fell_behind = False  # batches were dropped: catch up from the store
-        self._ready = asyncio.Event()
+        self._waiter: asyncio.Future[None] | None = None
 
-    def put(self, batch: list[Any]) -> None:
-        """Leave `batch` (from any thread)."""
-        with contextlib.suppress(RuntimeError):  # the stream's loop closed: the stream is gone
-            self.loop.call_soon_threadsafe(self._put, batch)
-
-    def _put(self, batch: list[Any]) -> None:
+    def deliver(self, batch: list[Any]) -> None:
+        """Leave `batch` (on the inbox's loop); an empty one only wakes the stream."""
         if len(self.batches) >= INBOX:
             self.batches.clear()
             self.fell_behind = True
-        else:
+        elif batch:
             self.batches.append(batch)
-        self._ready.set()
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
-    async def wait(self, timeout: float) -> bool:
-        """Wait up to `timeout` seconds for a batch; whether one (or a fall-behind) came."""
-        if not self._ready.is_set():
-            try:
-                await asyncio.wait_for(self._ready.wait(), timeout)
-            except TimeoutError:
-                return False
-        return True
+    async def wait(self, timeout: float) -> None:
+        """Wait until a batch comes (or the feed wakes the stream), `timeout` seconds at most.
+
+        One future and one timer, no task: a thousand idle streams cost nothing between
+        their keep-alives."""
+        if self.batches or self.fell_behind:
+            return
+        waiter = self.loop.create_future()
+        self._waiter = waiter
+        timer = self.loop.call_later(timeout, _resolve, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
 
     def take(self) -> list[Any]:
         """Everything left so far, oldest first (then the inbox is empty)."""
         items = [item for batch in self.batches for item in batch]
         self.batches.clear()
-        self._ready.clear()
         return items
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+def hand(deliveries: list[tuple[Inbox, list[Any]]]) -> None:
+    """Deliver each batch to its inbox: one wake-up per event loop, however many inboxes."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Inbox, list[Any]]]] = {}
+    for inbox, batch in deliveries:
+        by_loop.setdefault(inbox.loop, []).append((inbox, batch))
+    for loop, some in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # that loop closed: its streams are gone
+            loop.call_soon_threadsafe(_deliver_all, some)
+
+
+def _deliver_all(deliveries: list[tuple[Inbox, list[Any]]]) -> None:
+    for inbox, batch in deliveries:
+        inbox.deliver(batch)
 
 
 class Feed:
     """Follows the notification log for the open streams of one process."""
 
     def __init__(
-        self, service: Service, columns: Sequence[str], *, poll: float = POLL, batch: int = BATCH
+        self,
+        service: Service,
+        columns: Sequence[str],
+        render: Callable[[tuple[Any, ...]], bytes],
+        *,
+        poll: float = POLL,
+        batch: int = BATCH,
     ) -> None:
-        self.service, self.columns, self.poll, self.batch = service, tuple(columns), poll, batch
+        self.service, self.columns, self.render = service, tuple(columns), render
+        self.poll, self.batch = poll, batch
         self.position = 0  # the last notification handed to job streams
         self.rows_position = 0  # the last notification whose rows were handed to list streams
         self._jobs: dict[int, set[Inbox]] = {}
@@ -142,6 +173,9 @@ class Feed:
                 continue
             if not busy:
                 closing.wait(self.poll)
+        with self._lock:  # the open streams see the service closing and end
+            everyone = [*self._lists, *(i for inboxes in self._jobs.values() for i in inboxes)]
+        hand([(inbox, []) for inbox in everyone])
 
     def _step(self) -> bool:
         changes = self.service.app.job_changes_after(self.position, self.batch)
@@ -164,9 +198,7 @@ class Feed:
                 by_job.setdefault(number, []).append(event)
             if self._lists:
                 self._pending.append((position, number, moves_status(event)))
-        for number, events in by_job.items():
-            for inbox in self._jobs[number]:
-                inbox.put(events)
+        hand([(inbox, events) for number, events in by_job.items() for inbox in self._jobs[number]])
         self.position = changes[-1][0]
 
     def _hand_rows(self) -> None:
@@ -179,13 +211,19 @@ class Feed:
             before = last.get(number, (0, False))
             last[number] = (position, before[1] or status_changed)
         rows = self.service.views.stored_jobs_by_id(self.columns, sorted(last))
-        out = [RowChange(last[row[0]][0], row, last[row[0]][1]) for row in rows]
-        out.sort(key=lambda change: change.position)
+        out = self.changes(rows, last)
         with self._lock:
             del self._pending[: len(ready)]
             self.rows_position = ready[-1][0]
-            for inbox in self._lists:
-                inbox.put(list(out))
+            hand([(inbox, out) for inbox in self._lists])
+
+    def changes(
+        self, rows: Sequence[tuple[Any, ...]], last: dict[int, tuple[int, bool]]
+    ) -> list[RowChange]:
+        """The changes of `rows` (first column the job's id), in the order of their last
+        change (`last`: each job's last position and whether its status may have moved)."""
+        out = [RowChange(last[row[0]][0], row, last[row[0]][1], self.render(row)) for row in rows]
+        return sorted(out, key=lambda change: change.position)
 
 
 def moves_status(event: Job.Event) -> bool:

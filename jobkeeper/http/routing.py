@@ -19,7 +19,7 @@ from jobkeeper.http.feed import Feed
 from jobkeeper.http.models import MAX_ID, ErrorOut
 from jobkeeper.http.port import Service
 from jobkeeper.http.rate_limits import COMMAND_METHODS
-from jobkeeper.http.sse import StreamSlots
+from jobkeeper.http.stream_slots import Slots
 
 API_V1 = "/api/v1"
 """Where the v1 API lives."""
@@ -106,7 +106,7 @@ class Wiring:
     stream_seconds: float | None
     document: Mapping[str, Any]
     feed: Feed
-    slots: StreamSlots
+    slots: Slots
 
 
 @dataclass(frozen=True)

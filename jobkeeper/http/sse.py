@@ -1,4 +1,4 @@
-"""Server-sent event bodies that hold no thread, and the per-user cap on open streams.
+"""Server-sent event bodies that hold no thread.
 
 A resource answers a stream by setting `resp.stream = EventStream(...)` around an async
 generator of messages. Under the event-loop server (http/asgi.py) the request's thread is let
@@ -12,8 +12,6 @@ import asyncio
 import threading
 from collections.abc import AsyncGenerator, Callable, Iterator
 
-import falcon
-
 from jobkeeper.http.media import to_json
 
 Messages = Callable[[], AsyncGenerator[bytes, None]]
@@ -22,7 +20,12 @@ KEEPALIVE = b": keep-alive\n\n"
 
 def message(event_id: int, event: str, data: object) -> bytes:
     """One SSE message with its id (the cursor a client resumes from with Last-Event-ID)."""
-    return b"id: %d\nevent: %s\ndata: %s\n\n" % (event_id, event.encode(), to_json(data))
+    return raw_message(event_id, event, to_json(data))
+
+
+def raw_message(event_id: int, event: str, data: bytes) -> bytes:
+    """`message` of data already JSON (one line)."""
+    return b"id: %d\nevent: %s\ndata: %s\n\n" % (event_id, event.encode(), data)
 
 
 class EventStream:
@@ -77,45 +80,3 @@ class EventStream:
             self._closed = True
         if self.on_close is not None:
             self.on_close()
-
-
-class StreamSlots:
-    """How many event streams each user has open in this process, at most `limit` each."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._open: dict[str, int] = {}
-        self._lock = threading.Lock()
-
-    def take(self, user: str) -> Callable[[], None]:
-        """Count one more stream of `user` and hand back what gives it back; 429 at the cap."""
-        with self._lock:
-            count = self._open.get(user, 0)
-            if count >= self.limit:
-                raise falcon.HTTPTooManyRequests(
-                    title="Too many open streams",
-                    description=f"{user} already has {count} open event streams, the most "
-                    f"allowed ({self.limit}); close one (a page or a `stream` request) and "
-                    "retry",
-                    headers={"Retry-After": "5"},
-                )
-            self._open[user] = count + 1
-        given_back = threading.Event()
-
-        def give_back() -> None:
-            if given_back.is_set():
-                return
-            given_back.set()
-            with self._lock:
-                left = self._open.get(user, 1) - 1
-                if left > 0:
-                    self._open[user] = left
-                else:
-                    self._open.pop(user, None)
-
-        return give_back
-
-    def open_streams(self, user: str) -> int:
-        """How many streams `user` has open here."""
-        with self._lock:
-            return self._open.get(user, 0)

@@ -22,16 +22,18 @@ from jobkeeper.http.auth import caller
 from jobkeeper.http.feed import Feed, Inbox, RowChange, job_number, moves_status
 from jobkeeper.http.models import MAX_ID
 from jobkeeper.http.port import Service
-from jobkeeper.http.sse import KEEPALIVE, EventStream, StreamSlots, message
+from jobkeeper.http.sse import KEEPALIVE, EventStream, message, raw_message
+from jobkeeper.http.stream_slots import Slots
 from jobkeeper.http.v1.models import JobStreamQuery
-from jobkeeper.http.v1.representation import JOB_FIELDS, job_from_aggregate, job_from_stored
+from jobkeeper.http.v1.representation import JOB_FIELDS, job_from_aggregate
 from jobkeeper.http.validation import read_query
 
 EVENT_ID = re.compile(r"[0-9]{1,16}")
 BATCH = 100  # events read per poll, so no iteration does unbounded work
-WAKE = 0.5  # seconds a waiting stream looks again whether the service closes
 MAX_REPLAY = 50_000  # notifications a list stream replays on resuming; beyond: `reset`
 VIEW_WAIT = 2.0  # seconds a resuming list stream waits for the views to catch up
+ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+"""The list's text filter lowers ASCII letters of the name only (as SQL LOWER on SQLite)."""
 STATUS, OWNER, KIND, NAME = (JOB_FIELDS.index(f) for f in ("status", "owner", "kind", "name"))
 
 
@@ -53,7 +55,7 @@ class JobStream:
         keepalive: float = 10.0,
         max_seconds: float | None = None,
         feed: Feed | None = None,
-        slots: StreamSlots | None = None,
+        slots: Slots | None = None,
     ) -> None:
         self.service, self.poll, self.keepalive = service, poll, keepalive
         self.max_seconds = max_seconds  # then the stream ends; clients reconnect with Last-Event-ID
@@ -63,12 +65,13 @@ class JobStream:
         """Stream the job from now (or from after the client's last event id)."""
         after = last_event_id(req)
         job = self.service.app.get_job(job_id)
-        event_stream_headers(resp)
         if self.feed is None:
+            event_stream_headers(resp)
             resp.stream = self.messages(job, after)
             return
         self.feed.start()
         give_back = self.slots.take(caller(req)) if self.slots is not None else None
+        event_stream_headers(resp)
         resp.stream = EventStream(
             partial(self.follow, job, after),
             sync=partial(self.messages, job, after),
@@ -126,7 +129,7 @@ class JobStream:
                     beat = now
                     yield KEEPALIVE
                 elif not read:
-                    await inbox.wait(min(WAKE, self.keepalive - (now - beat)))
+                    await inbox.wait(_wait(self.keepalive - (now - beat), end, now))
         finally:
             self.feed.leave(inbox, job.number)
 
@@ -172,7 +175,7 @@ class JobListStream:
         service: Service,
         feed: Feed,
         *,
-        slots: StreamSlots | None = None,
+        slots: Slots | None = None,
         keepalive: float = 10.0,
         max_seconds: float | None = None,
     ) -> None:
@@ -185,9 +188,9 @@ class JobListStream:
         after = last_event_id(req)
         now = self.service.app.position()  # no change lies beyond the log's end
         since = now if after is None else min(after, now)
-        event_stream_headers(resp)
         self.feed.start()
         give_back = self.slots.take(caller(req)) if self.slots is not None else None
+        event_stream_headers(resp)
         resp.stream = EventStream(partial(self.follow, Filter(query), since), on_close=give_back)
 
     async def follow(self, match: Filter, since: int) -> AsyncGenerator[bytes, None]:
@@ -202,6 +205,8 @@ class JobListStream:
             if sent < start - MAX_REPLAY:
                 yield message(start, "reset", {"position": start})
                 sent = start
+            else:  # where a reconnection resumes from, sent at once: the answer starts now
+                yield b"id: %d\n: open\n\n" % sent
             catch_up = sent < start
             beat = loop.time()
             end = None if self.max_seconds is None else beat + self.max_seconds
@@ -220,7 +225,7 @@ class JobListStream:
                     sent = change.position
                     event = match.event(change)
                     if event is not None:
-                        out.append(message(change.position, event, job_from_stored(change.row)))
+                        out.append(raw_message(change.position, event, change.data))
                 sent = max(sent, upto)  # a replay brought every change up to there
                 now = loop.time()
                 if out:
@@ -232,7 +237,7 @@ class JobListStream:
                     beat = now
                     yield b"id: %d\n%s" % (sent, KEEPALIVE)  # the cursor moves on, silently
                 elif not out:
-                    await inbox.wait(min(WAKE, self.keepalive - (now - beat)))
+                    await inbox.wait(_wait(self.keepalive - (now - beat), end, now))
         finally:
             self.feed.leave(inbox)
 
@@ -259,8 +264,7 @@ class JobListStream:
             for place in range(0, len(ids), 500)
             for row in self.service.views.stored_jobs_by_id(JOB_FIELDS, ids[place : place + 500])
         ]
-        out = [RowChange(last[row[0]][0], row, last[row[0]][1]) for row in rows]
-        return sorted(out, key=lambda change: change.position)
+        return self.feed.changes(rows, last)
 
 
 class Filter:
@@ -278,11 +282,16 @@ class Filter:
             return None
         if self.kind is not None and row[KIND] != self.kind:
             return None
-        if self.text is not None and self.text not in row[NAME].lower():
+        if self.text is not None and self.text not in row[NAME].translate(ASCII_LOWER):
             return None
         if self.statuses is None or row[STATUS] in self.statuses:
             return "job"
         return "leave" if change.status_changed else None
+
+
+def _wait(keepalive_in: float, end: float | None, now: float) -> float:
+    """How long a stream may wait: until its keep-alive, or its end if that comes first."""
+    return keepalive_in if end is None else max(0.0, min(keepalive_in, end - now))
 
 
 def event_messages(event: Any, before: Status | None, job: Job) -> Iterator[bytes]:
