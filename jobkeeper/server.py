@@ -119,6 +119,8 @@ def create_app(runtime: Runtime, settings: Settings) -> WSGIApp:
         runtime,
         max_body=settings.max_body,
         rate_limits=limits,
+        session_seconds=settings.session_hours * 3600,
+        session_secret=settings.session_secret,
         max_streams_per_user=settings.max_streams_per_user,
         stream_counter=(settings.redis_url, settings.queue) if settings.redis_url else None,
         metrics_token=settings.metrics_token,

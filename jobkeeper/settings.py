@@ -47,6 +47,8 @@ class Settings:
     commands: str = ""  # the commands file of the `command` kind; empty: no programs may run
     metrics_token: str = ""  # a token for GET /metrics alone (admins' tokens also work)
     ready_max_lag: float = 10.0  # /readyz fails while the views are further behind (seconds)
+    session_hours: float = 12.0  # how long a web app session lasts
+    session_secret: str = ""  # mixed into every session's signing key (same in every process)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -73,9 +75,13 @@ class Settings:
             raise SettingsError(
                 "JOBKEEPER_SNAPSHOT_INTERVAL must be 0 (no snapshots) or a positive number"
             )
-        for name in ("checkpoint_interval", "poll_interval", "worker_timeout", "ready_max_lag"):
+        for name in (
+            "checkpoint_interval", "poll_interval", "worker_timeout", "ready_max_lag",
+            "session_hours",
+        ):  # fmt: skip
             if float(getattr(self, name)) <= 0:
-                raise SettingsError(f"JOBKEEPER_{name.upper()} must be more than 0 seconds")
+                unit = "hours" if name == "session_hours" else "seconds"
+                raise SettingsError(f"JOBKEEPER_{name.upper()} must be more than 0 {unit}")
         if urlparse(self.broker_url).scheme not in BROKER_SCHEMES:
             raise SettingsError(
                 f"JOBKEEPER_BROKER_URL={self.broker_url!r} is not supported; use memory://, "

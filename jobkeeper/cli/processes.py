@@ -62,6 +62,7 @@ def _parser() -> Parser:
         "--max-running", type=_number(1), help="jobs run at once (JOBKEEPER_MAX_RUNNING, 32)"
     )
     serve.add_argument("--threads", type=_number(1), help="request threads (JOBKEEPER_THREADS, 32)")
+    _session_flag(serve)
     _max_streams_flag(serve)
     serve.add_argument(
         "--log-level",
@@ -81,6 +82,7 @@ def _parser() -> Parser:
     api.add_argument("--port", type=_number(0, 65535), help="port (JOBKEEPER_PORT, 8000)")
     api.add_argument("--workers", type=_number(1), default=2, help="API processes (2)")
     api.add_argument("--threads", type=_number(1), help="request threads per process (32)")
+    _session_flag(api)
     _max_streams_flag(api)
     _log_level_flag(api)
     _commands_flag(api)
@@ -154,6 +156,24 @@ def _operator_app(args: argparse.Namespace) -> JobKeeper:
     return open_app(settings)
 
 
+def _session_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--session-hours",
+        type=_hours,
+        help="how long a web app session lasts (JOBKEEPER_SESSION_HOURS, 12)",
+    )
+
+
+def _hours(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a number of hours") from None
+    if not (0 < value < 24 * 366):
+        raise argparse.ArgumentTypeError("must be more than 0 and under a year of hours")
+    return value
+
+
 def _log_level_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--log-level", type=str.lower, help="debug, info, warning, error or critical (info)"
@@ -193,6 +213,7 @@ def _serve(args: argparse.Namespace) -> int:
         threads=args.threads,
         log_level=args.log_level,
         commands=args.commands,
+        session_hours=args.session_hours,
         max_streams_per_user=args.max_streams_per_user,
     )
     _check(settings)
@@ -217,6 +238,7 @@ def _api(args: argparse.Namespace) -> int:
     settings = Settings.from_env(
         host=args.host, port=args.port, threads=args.threads, log_level=args.log_level,
         commands=args.commands, max_streams_per_user=args.max_streams_per_user,
+        session_hours=args.session_hours,
     )  # fmt: skip
     _check(settings)
     _check_commands(settings)

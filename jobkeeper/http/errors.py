@@ -27,6 +27,7 @@ from jobkeeper.domain.errors import (
     UserExistsError,
     UserNotFoundError,
 )
+from jobkeeper.http.ui.render import error_page, wants_page
 
 log = logging.getLogger(__name__)
 STATUS_LINE = re.compile(r"^[0-9]{3} ")
@@ -129,6 +130,9 @@ def serialize(req: falcon.Request, resp: falcon.Response, error: falcon.HTTPErro
     """Write every HTTP error as JSON, whatever the client accepts."""
     title = STATUS_LINE.sub("", error.title or str(error.status))  # "405 Method Not Allowed"
     description = error.description or f"{title}: {req.method} {req.path}"
+    if wants_page(req):
+        error_page(resp, str(error.status), title, description)
+        return
     resp.content_type = falcon.MEDIA_JSON
     resp.data = orjson.dumps({"title": title, "description": description})
 

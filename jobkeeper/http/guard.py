@@ -19,6 +19,7 @@ import falcon
 from jobkeeper.http.auth import bearer_token, unauthorized
 from jobkeeper.http.rate_limits import RateLimits, Verdict
 from jobkeeper.http.routing import Route
+from jobkeeper.http.sessions import SAFE_METHODS, Session, Sessions
 from jobkeeper.observability.metrics import RATE_LIMITED
 
 Authenticate = Callable[[str], str | None]
@@ -26,20 +27,31 @@ Authenticate = Callable[[str], str | None]
 
 
 class Guard:
-    """Falcon middleware: authenticates, rate-limits and turns away unauthenticated requests."""
+    """Falcon middleware: authenticates, rate-limits and turns away unauthenticated requests.
+
+    A caller is known by a bearer token or, from the web app, by a session cookie (`sessions`);
+    a state-changing request made with a session must prove it comes from the page (CSRF).
+    The web app's `pages` know their caller by the session alone; a signed-out visitor of a
+    page is sent to the sign-in page, and `open_pages` need no session at all.
+    """
 
     def __init__(
         self,
         authenticate: Authenticate,
         routes: Iterable[Route],
         limits: RateLimits | None,
+        sessions: Sessions | None = None,
+        pages: Iterable[str] = (),
+        open_pages: Iterable[str] = (),
+        sign_in: str = "/sign-in",
         metrics_token: str = "",
     ) -> None:
-        self.authenticate, self.limits = authenticate, limits
+        self.authenticate, self.limits, self.sessions = authenticate, limits, sessions
         self.metrics_token = metrics_token.encode()
         routes = list(routes)
         self.public = {route.template for route in routes if route.public}
         self.scraped = {route.template for route in routes if route.scraped}
+        self.pages, self.open_pages, self.sign_in = set(pages), set(open_pages), sign_in
         self.commands = {
             (route.template, operation.method)
             for route in routes
@@ -51,14 +63,25 @@ class Guard:
         self, req: falcon.Request, resp: falcon.Response, resource: object, params: object
     ) -> None:
         """Put the caller's name on `req.context.user`, or answer 429 or 401."""
+        req.context.session = None
         if req.uri_template in self.public:
             return
-        token = bearer_token(req)
+        page = req.uri_template in self.pages or req.uri_template in self.open_pages
+        token = None if page else bearer_token(req)
         if token is not None and self._is_metrics_token(req, token):
             req.context.scraper = True
             return
-        user = self.authenticate(token) if token is not None else None
-        req.context.user = user
+        session: Session | None = None
+        if token is not None:
+            user = self.authenticate(token)
+        elif self.sessions is not None and (page or not req.auth):
+            session = self.sessions.read(req)
+            user = None if session is None else session.user
+        else:
+            user = None
+        req.context.user, req.context.session = user, session
+        if req.uri_template in self.open_pages:
+            return
         verdict = self._count(req, user)
         if verdict is not None:
             resp.set_headers(verdict.headers())
@@ -66,7 +89,11 @@ class Guard:
                 RATE_LIMITED.labels(verdict.kind).inc()
                 raise too_many(verdict, user, req.remote_addr)
         if user is None:
+            if page:
+                raise falcon.HTTPSeeOther(self.sign_in)
             raise unauthorized(req)
+        if session is not None and self.sessions is not None:
+            self.sessions.check_write(req, session, form=page)
 
     def _is_metrics_token(self, req: falcon.Request, token: str) -> bool:
         return (
@@ -79,7 +106,9 @@ class Guard:
         if self.limits is None:
             return None
         key = f"user:{user}" if user is not None else f"address:{req.remote_addr}"
-        writes = (req.uri_template, req.method) in self.commands
+        writes = (req.uri_template, req.method) in self.commands or (
+            req.uri_template in self.pages and req.method not in SAFE_METHODS
+        )
         return self.limits.check(req.method, key, writes=writes)
 
 

@@ -52,9 +52,9 @@ def read_query(
 ) -> M:
     """The request's query string, validated against `model`; the parameters `repeatable`
     (by default, the model's list fields) may be given several times (they are read as
-    lists), the others once. `error` is the answer to a query that does not validate (400
-    unless the operation says otherwise)."""
-    lists = list_fields(model) if repeatable is None else repeatable
+    lists), as may the model's list fields, the others once. `error` is the answer to a query
+    that does not validate (400 unless the operation says otherwise)."""
+    lists = list_fields(model) | frozenset(repeatable or ())
     repeated = sorted(
         name for name, value in req.params.items() if isinstance(value, list) and name not in lists
     )

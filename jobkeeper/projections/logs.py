@@ -68,3 +68,13 @@ def find(
         params = (job_id, after, limit)
     rows = db.values_at_once(statement, params, COLUMNS)
     return [dict(zip(COLUMNS, row, strict=True)) for row in rows]
+
+
+def tail(db: Database, job_id: int, limit: int) -> list[Row]:
+    """The last `limit` log lines of one job, oldest first."""
+    columns = ", ".join(COLUMNS)
+    statement = (
+        f"SELECT {columns} FROM {{logs}} WHERE job_id = ? ORDER BY id DESC LIMIT ?"
+    )
+    rows = db.values_at_once(statement, (job_id, limit), COLUMNS, newest_first=True)
+    return [dict(zip(COLUMNS, row, strict=True)) for row in reversed(rows)]

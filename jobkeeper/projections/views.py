@@ -97,6 +97,11 @@ class Views:
         with self.store.reading() as db:
             return logs.find(db, job_id=job_id, after=after, limit=limit)
 
+    def log_tail(self, job_id: int, limit: int = 200) -> list[Row]:
+        """The last `limit` log lines of one job, oldest first."""
+        with self.store.reading() as db:
+            return logs.tail(db, job_id, limit)
+
     def users(self, after: int = 0, limit: int = 100) -> list[Row]:
         """Users in creation order."""
         with self.store.reading() as db:

@@ -15,6 +15,7 @@ import falcon.testing
 import pytest
 
 from jobkeeper.http.meta.docs import ASSETS
+from jobkeeper.http.ui.routes import UI_ROUTES
 from tests.http.conftest import LATER, PUBLIC_ROUTES, SHORT, bearer, client_of
 from tests.http.fake import FakeService
 
@@ -29,6 +30,9 @@ SAMPLES = {
     "asset": next(iter(ASSETS)),
 }
 """A value for each path parameter; a route with a new parameter fails here until given one."""
+PAGES = {PARAMETER.sub(r"{\1}", page.template): page.open for page in UI_ROUTES}
+"""The web app's pages: they know their viewer by the session cookie alone (bearer tokens
+mean nothing to them); `open` ones (sign-in, the static files) need none."""
 
 
 def every_route(app: Any, samples: dict[str, str]) -> Iterator[tuple[str, str, str]]:
@@ -79,6 +83,15 @@ def test_every_route_but_the_public_ones_answers_401_without_a_valid_token(
     fake.app.calls.clear()
     public, protected = set(), set()
     for template, path, method in every_route(fake_client.app, samples):
+        if template in PAGES:
+            for headers in [{}, *wrong_tokens(admin_token).values()]:
+                result = anonymous.simulate_request(method, path, headers=headers)
+                if PAGES[template]:
+                    assert result.status_code < 500, (method, path)
+                else:  # a signed-out visitor sees only the sign-in page
+                    assert result.status_code == 303, (method, path, result.status_code)
+                    assert result.headers["Location"] == "/sign-in", (method, path)
+            continue
         if template in PUBLIC_ROUTES:
             public.add(template)
             result = anonymous.simulate_request(method, path)

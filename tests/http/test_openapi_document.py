@@ -10,6 +10,7 @@ import pytest
 
 from jobkeeper.http.legacy.models import LegacyJobCreation
 from jobkeeper.http.meta.docs import ASSETS, PAGE, assets_folder
+from jobkeeper.http.ui.routes import UI_ROUTES
 from jobkeeper.http.v1.models import JobSubmission, UserCreation
 from tests.http.conftest import PUBLIC_ROUTES
 
@@ -28,12 +29,14 @@ def document(api: Api) -> dict[str, Any]:
 
 
 def served(app: Any) -> set[tuple[str, str]]:
-    """Every (path, method) the Falcon app answers with a responder of ours."""
+    """Every (path, method) the Falcon app answers with a responder of ours, but the web app's
+    pages (HTML for browsers, not API operations)."""
+    pages = {page.template for page in UI_ROUTES}
     return {
         (CONVERTER.sub(r"{\1}", route.path), method.method)
         for route in falcon.inspect.inspect_routes(app)
         for method in route.methods
-        if not method.internal
+        if not method.internal and route.path not in pages
     }
 
 
