@@ -35,6 +35,7 @@ from jobkeeper.projections.store import SideTable, open_view_store
 from jobkeeper.projections.views import Views
 from jobkeeper.settings import Settings
 from jobkeeper.stores.feeds import Feed, TopicFeed, WakeFeed
+from jobkeeper.stores.locks import process_lock
 from jobkeeper.stores.postgres import DatabaseUnreachableError, check_database, setup_lock
 from jobkeeper.stores.redis import RedisUnreachableError, check_redis
 
@@ -71,6 +72,7 @@ class Runtime:
                 dispatcher=self.jobs,
                 validate_params=self.kinds.validate,
                 counter=RequestCounts(kind.name for kind in self.kinds),
+                snapshot_interval=settings.snapshot_interval,
             )
             self.view_store = open_view_store(
                 settings.views_env(), VIEWS, side_tables=(cast(SideTable, liveness),)
@@ -78,7 +80,8 @@ class Runtime:
         self.feeds: list[Feed] = []
         self.projector: Projector | None = None
         if run_views:
-            self.projector = Projector(self.app, ViewProjection(self.view_store))
+            lock = process_lock(settings.views_env(), "projector")
+            self.projector = Projector(self.app, ViewProjection(self.view_store), lock=lock)
             self.app.add_listener(self.projector.wake)
             self.feeds.append(WakeFeed(self.app, self.projector.wake))
         waiter = self.projector.wait if self.projector else None
@@ -115,7 +118,7 @@ class Runtime:
         views = self.views
         return Snapshot(
             jobs=views.job_counts(),
-            waiting=views.waiting_jobs(now.isoformat()),
+            waiting=views.count_waiting_jobs(now.isoformat()),
             live_workers=views.live_workers(time.time() - self.settings.worker_timeout),
             running_by_worker=views.running_by_worker(),
             lag_events=lag.events,
@@ -240,7 +243,11 @@ def open_app(settings: Settings) -> JobKeeper:
     if not settings.database_url:
         settings.data.mkdir(parents=True, exist_ok=True)
     with setup_lock(settings.store_env()):
-        return JobKeeper(settings.store_env(), dispatcher=Undispatched())
+        return JobKeeper(
+            settings.store_env(),
+            dispatcher=Undispatched(),
+            snapshot_interval=settings.snapshot_interval,
+        )
 
 
 class ServiceError(RuntimeError):

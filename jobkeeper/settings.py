@@ -42,6 +42,7 @@ class Settings:
     redis_url: str = ""  # rate-limit counters shared in Redis; empty: in this process's memory
     metrics_token: str = ""  # a token for GET /metrics alone (admins' tokens also work)
     ready_max_lag: float = 10.0  # /readyz fails while the views are further behind (seconds)
+    snapshot_interval: int = 100  # events between snapshots of a job; 0: no snapshots
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -64,6 +65,10 @@ class Settings:
         for name in ("port", "threads", "max_running", "max_body"):
             if int(getattr(self, name)) < (0 if name == "port" else 1):
                 raise SettingsError(f"JOBKEEPER_{name.upper()} must be a positive number")
+        if self.snapshot_interval < 0:
+            raise SettingsError(
+                "JOBKEEPER_SNAPSHOT_INTERVAL must be 0 (no snapshots) or a positive number"
+            )
         for name in ("checkpoint_interval", "poll_interval", "worker_timeout", "ready_max_lag"):
             if float(getattr(self, name)) <= 0:
                 raise SettingsError(f"JOBKEEPER_{name.upper()} must be more than 0 seconds")

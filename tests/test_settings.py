@@ -23,11 +23,13 @@ def test_every_setting_reads_its_variable() -> None:
             "JOBKEEPER_DATA": "/srv/jk", "JOBKEEPER_PORT": "9000", "JOBKEEPER_MAX_RUNNING": "4",
             "JOBKEEPER_CHECKPOINT_INTERVAL": "0.5", "JOBKEEPER_BROKER_URL": "redis://r:6379/1",
             "JOBKEEPER_WORKER_TIMEOUT": "12", "JOBKEEPER_QUEUE": "team-a",
+            "JOBKEEPER_SNAPSHOT_INTERVAL": "250",
         }
     )  # fmt: skip
     assert settings.data == Path("/srv/jk") and isinstance(settings.data, Path)
     assert (settings.port, settings.max_running, settings.checkpoint_interval) == (9000, 4, 0.5)
     assert (settings.worker_timeout, settings.queue) == (12.0, "team-a")
+    assert settings.snapshot_interval == 250
     assert not settings.embedded_broker
 
 
@@ -46,6 +48,8 @@ def test_flags_win_over_the_environment_even_when_it_is_bad() -> None:
         ({"JOBKEEPER_DATABASE_URL": "mysql://db/x"}, "is not supported"),
         ({"JOBKEEPER_DATABASE_URL": "postgresql:///nohost"}, "must name a host and a database"),
         ({"JOBKEEPER_QUEUE": "a b"}, "JOBKEEPER_QUEUE may hold"),
+        ({"JOBKEEPER_SNAPSHOT_INTERVAL": "-5"}, "JOBKEEPER_SNAPSHOT_INTERVAL must be 0"),
+        ({"JOBKEEPER_SNAPSHOT_INTERVAL": "ten"}, "JOBKEEPER_SNAPSHOT_INTERVAL='ten' is not"),
     ],
 )
 def test_bad_values_say_what_to_fix(env: dict[str, str], fragment: str) -> None:

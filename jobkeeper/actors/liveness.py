@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from jobkeeper.application.app import JobKeeper
 from jobkeeper.application.ports import Dispatcher
@@ -24,6 +25,8 @@ from jobkeeper.projections.views import Views
 log = logging.getLogger(__name__)
 
 tables = ("workers",)
+RESEND_LIMIT = 1000
+"""Queued jobs one sweep sends again at most (the longest waiting)."""
 
 
 def create_statements(t: dict[str, str]) -> list[str]:
@@ -55,6 +58,7 @@ class Liveness:
         self._lease_until = time.monotonic() + timeout / 2
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._looked_for_orphans = False
 
     def lease_valid(self) -> bool:
         """Whether this worker has recently proved it is alive and may take steps."""
@@ -77,27 +81,44 @@ class Liveness:
             db.execute("DELETE FROM {workers} WHERE worker_id = ?", (self.worker_id,))
 
     def sweep(self) -> list[int]:
-        """Hand back the live jobs of silent workers; returns their ids."""
-        with self.store.reading() as db:
-            seen = {r["worker_id"]: r["seen_at"] for r in db.all("SELECT * FROM {workers}")}
+        """Hand back the live jobs of silent workers, and send again the queued jobs that
+        waited too long; returns the ids handed back.
+
+        It reads only what needs it: the workers whose last heartbeat is too old, their jobs
+        (indexed by worker), and the longest-waiting queued jobs (indexed by how long they
+        have waited). Its first run in a process also looks for live jobs of workers that
+        have no heartbeat row at all (removed by an older version), once.
+        """
         now = self.clock()
         cutoff = now - self.timeout
         handed_back = []
-        for worker in sorted(self.views.active_workers()):
-            if worker == self.worker_id or seen.get(worker, 0.0) > cutoff:
-                continue
-            for (job_id,) in self.views.stored_jobs(
-                ("id",), phase="running", worker=worker, limit=10**9
-            ):
+        for worker in sorted(self._silent_workers(cutoff)):
+            for job_id in self.views.jobs_run_by(worker):
                 if self._hand_back(job_id, worker):
                     handed_back.append(job_id)
-        with self.store.writing() as db:  # long-gone workers
-            db.execute("DELETE FROM {workers} WHERE seen_at < ?", (now - 20 * self.timeout,))
+        with self.store.writing() as db:  # long-gone workers that have no live job left
+            db.execute(
+                "DELETE FROM {workers} WHERE seen_at < ? AND NOT EXISTS "
+                "(SELECT 1 FROM {jobs} WHERE {jobs}.worker = {workers}.worker_id)",
+                (now - 20 * self.timeout,),
+            )
         self._redispatch_waiting(now)
         return handed_back
 
+    def _silent_workers(self, cutoff: float) -> set[str]:
+        with self.store.reading() as db:
+            silent = db.all("SELECT worker_id FROM {workers} WHERE seen_at <= ?", (cutoff,))
+            workers = {row["worker_id"] for row in silent}
+            if not self._looked_for_orphans:
+                known = {row["worker_id"] for row in db.all("SELECT worker_id FROM {workers}")}
+                workers |= self.views.active_workers() - known
+                self._looked_for_orphans = True
+        workers.discard(self.worker_id)
+        return workers
+
     def _redispatch_waiting(self, now: float) -> None:
-        """Send again the queued jobs that waited `timeout` with no worker taking them.
+        """Send again the queued jobs that have been due for `timeout` with no worker taking
+        them, the longest waiting first, at most RESEND_LIMIT per sweep.
 
         A message can be lost with the worker that had fetched it; another delivery of a
         job that is started by then is skipped, so this only costs a message. It is done
@@ -105,10 +126,9 @@ class Liveness:
         """
         if not self.has_room():
             return
-        for row in self.views.jobs(status="queued", limit=1000):
-            due = row["not_before"] is None or row["not_before"].timestamp() <= now
-            if due and row["updated_at"].timestamp() < now - self.timeout:
-                self.dispatcher.dispatch(row["id"])
+        since = datetime.fromtimestamp(now - self.timeout, UTC).isoformat()
+        for job_id in self.views.waiting_jobs(since, RESEND_LIMIT):
+            self.dispatcher.dispatch(job_id)
 
     def _hand_back(self, job_id: int, worker: str) -> bool:
         job = self.app.get_job(job_id)

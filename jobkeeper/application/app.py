@@ -7,6 +7,7 @@ the injected `Dispatcher`. Time comes from the injected `Clock`; the domain read
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any, TypeVar, cast
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import BaseAggregate
 from eventsourcing.persistence import IntegrityError, Recording, StoredEvent
+from eventsourcing.utils import get_topic
 
 from jobkeeper.application.caches import LiveJobs, TokenCache
 from jobkeeper.application.history import (
@@ -30,6 +32,7 @@ from jobkeeper.application.history import (
 from jobkeeper.application.idempotency import InFlight, Keyed, recorded_answer, records
 from jobkeeper.application.numbering import Numbering
 from jobkeeper.application.ports import Clock, Counter, Dispatcher, SystemClock, Uncounted
+from jobkeeper.domain import chain
 from jobkeeper.domain.errors import (
     ConflictError,
     DomainError,
@@ -62,7 +65,13 @@ ParamsValidator = Callable[[str, dict[str, Any]], dict[str, Any]]
 Listener = Callable[[list[Recording[str]]], None]
 JobCommand = Callable[[Job, datetime], Any]
 
+log = logging.getLogger(__name__)
+
 ADMIN = "admin"
+SNAPSHOT_INTERVAL = 100
+"""Events between snapshots of a job: a load replays fewer than this many events."""
+CHAINED = (Job.Event, User.Event)
+"""The events that are hash-chained: every job's and every user's."""
 COMMAND_RETRIES = 20
 NUMBER_RETRIES = 200
 
@@ -85,10 +94,32 @@ class _AnsweredElsewhere(Exception):
 def _project(aggregate: Any, events: Iterable[Any]) -> Any:
     """Apply `events` to `aggregate` (None for a new one): the library's `project_aggregate`
     without its per-event runtime protocol check, which costs more than the event itself
-    (bench: a report's CPU time, bench/RESULTS.md)."""
+    (bench: a report's CPU time, bench/RESULTS.md). The aggregate keeps its chain's head."""
     for event in events:
         aggregate = event.mutate(aggregate)
+        head = vars(event).get(chain.HASH)
+        if head is not None:
+            vars(aggregate)[chain.HEAD] = head
     return aggregate
+
+
+def _chain(processing_event: ProcessingEvent[str]) -> dict[str, str]:
+    """Give every new job and user event its hash, linked to the one before it in its
+    stream; answer each chained aggregate's new head (kept once the events are recorded)."""
+    heads: dict[str, str] = {}
+    for event in processing_event.events:
+        if not isinstance(event, CHAINED):
+            continue
+        stream = event.originator_id
+        prev = heads.get(stream)
+        if prev is None:
+            prev = chain.head_of(processing_event.aggregates[stream])
+        state = vars(event)
+        state[chain.PREV] = prev
+        state[chain.HASH] = heads[stream] = chain.link(
+            stream, event.originator_version, get_topic(type(event)), state, prev
+        )
+    return heads
 
 
 def _no_validation(kind: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -108,7 +139,11 @@ class JobKeeper(Application[str]):
         validate_params: ParamsValidator | None = None,
         clock: Clock | None = None,
         counter: Counter | None = None,
+        snapshot_interval: int = SNAPSHOT_INTERVAL,
     ) -> None:
+        self.snapshot_interval = max(0, snapshot_interval)
+        if self.snapshot_interval:
+            env = {**(env or {}), "IS_SNAPSHOTTING_ENABLED": "y"}
         super().__init__(env)
         self.counter: Counter = counter or Uncounted()
         self.dispatcher = dispatcher
@@ -137,10 +172,34 @@ class JobKeeper(Application[str]):
             else:
                 processing_event.collect_events(obj)
         processing_event.saved_kwargs.update(kwargs)
+        heads = _chain(processing_event)
         recordings = self._record(processing_event)
+        for aggregate_id, head in heads.items():
+            vars(processing_event.aggregates[aggregate_id])[chain.HEAD] = head
         self._take_snapshots(processing_event)
         self._notify(recordings)
         return recordings
+
+    def _take_snapshots(self, processing_event: ProcessingEvent[str]) -> None:
+        """Snapshot every job whose new events reached a multiple of the snapshot interval,
+        as it now is in hand (the library would replay it from the store to the boundary).
+
+        A snapshot is a shortcut: one that cannot be recorded costs only a longer load later,
+        so its failure never fails the save that has already been recorded.
+        """
+        interval = self.snapshot_interval
+        if self.snapshots is None or not interval:
+            return
+        first: dict[str, int] = {}
+        for event in processing_event.events:
+            first.setdefault(event.originator_id, event.originator_version)
+        for aggregate_id, start in first.items():
+            job = processing_event.aggregates.get(aggregate_id)
+            if isinstance(job, Job) and job.version // interval > (start - 1) // interval:
+                try:
+                    self.snapshots.put([Job.Snapshot.take(job)])
+                except Exception:
+                    log.warning("no snapshot of %s at %d", aggregate_id, job.version, exc_info=True)
 
     def add_listener(self, listener: Listener) -> None:
         """Call `listener` with the recordings of every save made by this process."""
@@ -397,6 +456,11 @@ class JobKeeper(Application[str]):
             raise JobNotFoundError(job_id) from None
         assert isinstance(job, Job)
         return job
+
+    def latest_version(self, job_id: int) -> int | None:
+        """The version of the job's newest event (None: no such job), one indexed read."""
+        newest = self.recorder.select_events(job_aggregate_id(job_id), desc=True, limit=1)
+        return newest[0].originator_version if newest else None
 
     def check_job_exists(self, job_id: int) -> None:
         """Raise JobNotFoundError unless job `job_id` was ever submitted (one indexed read)."""

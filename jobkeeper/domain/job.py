@@ -6,7 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from eventsourcing.domain import BaseAggregate, CanInitAggregate, CanMutateAggregate
+from eventsourcing.domain import (
+    BaseAggregate,
+    CanInitAggregate,
+    CanMutateAggregate,
+    CanSnapshotAggregate,
+)
 
 from jobkeeper.domain.errors import StaleRunError, TransitionError
 from jobkeeper.domain.lifecycle import (
@@ -67,6 +72,44 @@ class Job(BaseAggregate[str]):
         copy.__dict__.update(self.__dict__)
         copy.__dict__["_pending_events"] = list(self._pending_events)
         return copy
+
+    @dataclass(frozen=True)
+    class Snapshot(CanSnapshotAggregate[str]):
+        """The job's state after one of its events: a shortcut for loading it, never a
+        source of truth (every snapshot can be made again from the events before it).
+
+        The status is kept as its text (the store's JSON would give a plain string back)
+        and the aggregate's pending events are left out.
+        """
+
+        originator_id: str
+        originator_version: int
+        timestamp: datetime
+        topic: str
+        state: dict[str, Any]
+
+        @classmethod
+        def take(cls, aggregate: Any) -> Job.Snapshot:
+            """A snapshot of `aggregate` as it is now."""
+            state = {k: v for k, v in vars(aggregate).items() if k not in SNAPSHOT_SKIPS}
+            state["status"] = aggregate.status.value
+            return cls(
+                originator_id=aggregate.id,
+                originator_version=aggregate.version,
+                timestamp=cls.create_timestamp(),
+                topic=SNAPSHOT_TOPIC,
+                state=state,
+            )
+
+        def mutate(self, _: Any) -> Any:
+            """The job this snapshot holds (a new object)."""
+            job = object.__new__(Job)
+            job.__dict__.update(self.state)
+            job.__dict__.update(
+                _id=self.originator_id, _version=self.originator_version, _pending_events=[],
+                status=Status(self.state["status"]),
+            )  # fmt: skip
+            return job
 
     @dataclass(frozen=True)
     class Event(CanMutateAggregate[str]):
@@ -348,6 +391,10 @@ class Job(BaseAggregate[str]):
     def _check_run(self, run_id: str) -> None:
         if self.run_id != run_id or self.status not in LIVE:
             raise StaleRunError(self.number, run_id)
+
+
+SNAPSHOT_SKIPS = frozenset({"_id", "_version", "_pending_events"})
+SNAPSHOT_TOPIC = f"{Job.__module__}:Job"
 
 
 def _check_lines(lines: LogLines) -> None:

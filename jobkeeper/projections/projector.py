@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import Tracking
@@ -36,6 +36,16 @@ class ViewProjection(Projection[ViewStore]):
         self.view.apply_batch(events, tracking)
 
 
+class ProcessLock(Protocol):
+    """A lock that one live process holds at a time (stores/locks.py)."""
+
+    def try_acquire(self) -> bool: ...
+
+    def still_held(self) -> bool: ...
+
+    def release(self) -> None: ...
+
+
 class Projector:
     """Follows the event log in batches and applies it to the views, in a thread of its own.
 
@@ -43,6 +53,10 @@ class Projector:
     `poll_interval` seconds, so events written by other processes arrive too. After a batch
     that caught up it pauses `settle` seconds, so a busy log is applied in batches (one
     commit each) instead of one transaction per event: that much more lag, far less work.
+
+    With a `lock`, only the projector that holds it applies events: the others stand by,
+    follow the views' position in the store, and try to take the lock every
+    `standby_interval` seconds (it is free as soon as its holder's process ends).
     """
 
     def __init__(
@@ -53,8 +67,13 @@ class Projector:
         batch_size: int = 10_000,
         poll_interval: float = 0.2,
         settle: float = 0.01,
+        lock: ProcessLock | None = None,
+        standby_interval: float = 1.0,
     ) -> None:
         self.app, self.projection = app, projection
+        self.lock, self.standby_interval = lock, standby_interval
+        self._holding = lock is None
+        self._checked_at = 0.0
         self.batch_size, self.poll_interval, self.settle = batch_size, poll_interval, settle
         self._reader = ViewEventReader(app.mapper)
         self._position = projection.view.position(app.name)
@@ -69,8 +88,19 @@ class Projector:
         """The last notification id the views have applied."""
         return self._position
 
-    def catch_up(self) -> int:
-        """Apply every event recorded so far; returns how many were applied."""
+    @property
+    def active(self) -> bool:
+        """Whether this projector applies events (no lock, or it holds the lock)."""
+        return self._holding
+
+    def catch_up(self, standby_timeout: float = 30.0) -> int:
+        """Apply every event recorded so far; returns how many were applied. A standby
+        applies none: it waits (up to `standby_timeout`) until the active one has."""
+        if not self._holding:
+            recorded = self.app.recorder.max_notification_id() or 0
+            self.projection.view.wait_for(self.app.name, recorded, standby_timeout)
+            self._reload_position()
+            return 0
         applied = 0
         while True:
             count = self._apply_next_batch()
@@ -115,6 +145,8 @@ class Projector:
 
     def wait(self, position: int, timeout: float = 5.0) -> bool:
         """Block until the views include `position`; False if `timeout` passes first."""
+        if not self._holding:  # another process applies them: follow the store
+            return self.projection.view.wait_for(self.app.name, position, timeout)
         deadline = time.monotonic() + timeout
         with self._advanced:
             while self._position < position:
@@ -125,8 +157,14 @@ class Projector:
         return True
 
     def start(self) -> None:
-        """Catch up, then keep following the log in a background thread."""
-        self.catch_up()
+        """Take the lock if there is one and it is free; catch up, then keep following the
+        log in a background thread (or stand by)."""
+        if self.lock is not None:
+            self._holding = self.lock.try_acquire()
+            if not self._holding:
+                log.info("another projector keeps the views; this one stands by")
+        if self._holding:
+            self.catch_up()
         self._thread = threading.Thread(target=self._run, name="projector", daemon=True)
         self._thread.start()
 
@@ -136,9 +174,34 @@ class Projector:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        if self.lock is not None:
+            self.lock.release()
+            self._holding = False
+
+    def _keep_lock(self) -> bool:
+        """Whether this projector may apply events now: it holds the lock (checked once a
+        `standby_interval`), or has just taken it over."""
+        assert self.lock is not None
+        now = time.monotonic()
+        if self._holding:
+            if now - self._checked_at >= self.standby_interval:
+                self._checked_at = now
+                if not self.lock.still_held():
+                    self._holding = False
+                    log.warning("this projector lost its lock; it stands by")
+            return self._holding
+        if self.lock.try_acquire():
+            self._reload_position()
+            self._holding, self._checked_at = True, now
+            log.info("this projector took over the views")
+        return self._holding
 
     def _run(self) -> None:
         while not self._stopping.is_set():
+            if self.lock is not None and not self._keep_lock():
+                self._reload_position()
+                self._stopping.wait(self.standby_interval)
+                continue
             self._wake.clear()
             try:
                 applied = self._apply_next_batch()

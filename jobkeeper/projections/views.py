@@ -44,10 +44,10 @@ class Views:
         with self.store.reading() as db:
             return jobs.counts(db)
 
-    def waiting_jobs(self, now: str) -> int:
-        """Queued jobs due at `now` (ISO text, UTC)."""
+    def count_waiting_jobs(self, now: str) -> int:
+        """How many queued jobs are due at `now` (ISO text, UTC)."""
         with self.store.reading() as db:
-            return jobs.waiting(db, now)
+            return jobs.count_waiting(db, now)
 
     def running_by_worker(self) -> list[tuple[str, int]]:
         """How many jobs each worker runs."""
@@ -64,6 +64,21 @@ class Views:
         """The workers that some live job belongs to."""
         with self.store.reading() as db:
             return jobs.active_workers(db)
+
+    def waiting_jobs(self, since: str, limit: int) -> list[int]:
+        """Queued jobs due since before `since` (ISO text), the longest waiting first."""
+        with self.store.reading() as db:
+            return jobs.waiting(db, since, limit)
+
+    def jobs_run_by(self, worker: str) -> list[int]:
+        """The jobs the view shows run by `worker`."""
+        with self.store.reading() as db:
+            return jobs.run_by(db, worker)
+
+    def stored_job(self, columns: Sequence[str], job_id: int) -> tuple[Any, ...] | None:
+        """One job's row as stored, a tuple of `columns` (see `jobs.select_one`)."""
+        with self.store.reading() as db:
+            return jobs.select_one(db, columns, job_id)
 
     def job(self, job_id: int) -> dict[str, Any] | None:
         """One job's row."""

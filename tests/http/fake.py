@@ -178,6 +178,12 @@ class FakeJobs:
         events = self._events(job_id)
         return _project(events if version is None else events[:version], job_id)
 
+    def latest_version(self, job_id: int) -> int | None:
+        """The version of the job's newest event, or None."""
+        self._called("latest_version", job_id=job_id)
+        events = self.jobs.get(job_id)
+        return events[-1].originator_version if events else None
+
     def check_job_exists(self, job_id: int) -> None:
         """JobNotFoundError unless the job was submitted."""
         self._called("check_job_exists", job_id=job_id)
@@ -338,6 +344,9 @@ class FakeViews(Views):
 
     def active_workers(self) -> set[str]:
         return set()
+
+    def stored_job(self, columns: Sequence[str], job_id: int) -> tuple[Any, ...] | None:
+        return None
 
     def job(self, job_id: int) -> dict[str, Any] | None:
         return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -329,3 +329,36 @@ def test_unicode_names_are_kept_by_the_store(api: Api) -> None:
     job = api.submit(kind="sleep", params={"seconds": 0.05}, name="名前 🚀 \u2028 end")
     assert api.job(job["id"])["name"] == "名前 🚀 \u2028 end"
     api.wait_for_status(job["id"], "succeeded")
+
+
+def test_detail_comes_from_the_view_row_when_it_holds_the_latest_version(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from jobkeeper.http.v1.representation import job_from_aggregate
+
+    job = api.submit(kind="sleep", params={"seconds": 0.2, "step": 0.1})
+    api.wait_for_status(job["id"], "succeeded")
+    runtime = api.runtime
+    assert runtime.views.wait(runtime.app.position(), timeout=10)
+    loads: list[int] = []
+    get_job, me = runtime.app.get_job, threading.get_ident()
+
+    def counted(job_id: int, *args: Any, **kwargs: Any) -> Any:
+        if threading.get_ident() == me:
+            loads.append(job_id)
+        return get_job(job_id, *args, **kwargs)
+
+    monkeypatch.setattr(runtime.app, "get_job", counted)
+    from_row = api.client.simulate_get(f"/api/v1/jobs/{job['id']}").json
+    assert loads == []  # the row was current: no replay
+    assert from_row == job_from_aggregate(get_job(job["id"]))
+    with runtime.view_store.writing() as db:  # the row lags one event behind
+        db.execute("UPDATE {jobs} SET version = version - 1 WHERE id = ?", (job["id"],))
+    try:
+        from_events = api.client.simulate_get(f"/api/v1/jobs/{job['id']}").json
+        assert loads == [job["id"]] and from_events == from_row
+    finally:
+        with runtime.view_store.writing() as db:
+            db.execute("UPDATE {jobs} SET version = version + 1 WHERE id = ?", (job["id"],))

@@ -150,3 +150,37 @@ def test_long_lists_come_in_pages_linked_by_the_link_header(
         link = result.headers.get("Link")
         path, _, query = link[1:].split(">", 1)[0].partition("?") if link else ("", "", "")
     assert pages == everything
+
+
+def test_a_large_legacy_page_is_streamed_in_chunks_with_the_same_jobs(
+    legacy: Legacy, user: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jobkeeper.http.legacy.jobs as legacy_jobs
+
+    created = [legacy.create_job(user["name"], seconds=0)["id"] for _ in range(9)]
+    for job_id in created:  # nothing changes between the two reads
+        legacy.wait_v1(job_id, "succeeded")
+    legacy.runtime.views.wait(legacy.runtime.app.position())
+    whole = legacy.client.simulate_get("/api/getjobs", params={"limit": 7})
+    reads: list[int] = []
+    views = legacy.runtime.views
+    stored_jobs = views.stored_jobs
+
+    def counted(columns: Any, **filters: Any) -> Any:
+        rows = stored_jobs(columns, **filters)
+        reads.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(legacy_jobs, "CHUNK", 2)
+    monkeypatch.setattr(views, "stored_jobs", counted)
+    chunked = legacy.client.simulate_get("/api/getjobs", params={"limit": 7})
+    assert chunked.headers["Content-Type"] == "application/json"
+    assert chunked.json == whole.json and len(chunked.json) == 7
+    assert chunked.headers["Link"] == whole.headers["Link"]
+    assert reads[0] == 8 and max(reads[1:]) <= 2 and len(reads) == 5  # ids, then 4 chunks
+    ids = [job["id"] for job in chunked.json]
+    assert ids == sorted(ids, reverse=True)
+    v1 = {job["id"]: job for job in legacy.client.simulate_get("/api/v1/jobs").json["items"]}
+    for job in chunked.json:  # the same fields as built from the decoded row
+        assert job["created"] == v1[job["id"]]["created_at"]
+        assert job["user"] == v1[job["id"]]["owner"]

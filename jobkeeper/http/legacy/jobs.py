@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from urllib.parse import urlencode
 
 import falcon
+import orjson
 
 from jobkeeper.http.auth import caller
 from jobkeeper.http.consistency import await_latest, tell_position
 from jobkeeper.http.legacy.forms import read_form
 from jobkeeper.http.legacy.models import LegacyJobCreation, LegacyLastJobsQuery, LegacyPageQuery
-from jobkeeper.http.legacy.representation import legacy_job
+from jobkeeper.http.legacy.representation import STORED_FIELDS, legacy_job, legacy_job_from_stored
 from jobkeeper.http.legacy.users import owner_name
 from jobkeeper.http.paging import decode_cursor, encode_cursor, split_page
 from jobkeeper.http.port import Service
@@ -19,10 +21,17 @@ from jobkeeper.http.validation import read_query
 from jobkeeper.kinds.legacy import LEGACY_TYPES
 
 DETAIL_PATH = "/api/getdetailedjob"
+CHUNK = 500
+"""Rows a streamed legacy page reads at a time."""
 
 
 class LegacyJobList:
-    """GET /api/getjobs/, /api/runningjobs/, /api/getfinishedjobs/: an array, newest first."""
+    """GET /api/getjobs/, /api/runningjobs/, /api/getfinishedjobs/: an array, newest first.
+
+    A page may hold 10,000 jobs: it is streamed, CHUNK rows read and written at a time, so
+    a burst of large pages never holds all their rows as Python objects at once (memory
+    that a process keeps once it has grown).
+    """
 
     def __init__(self, service: Service, phase: str | None) -> None:
         self.service, self.phase = service, phase
@@ -32,12 +41,27 @@ class LegacyJobList:
         query = read_query(req, LegacyPageQuery)
         before = decode_cursor(query.cursor)
         await_latest(self.service)
-        rows = self.service.views.jobs(phase=self.phase, before=before, limit=query.limit + 1)
-        page, more = split_page(rows, query.limit)
+        found = self.service.views.stored_jobs(
+            ("id",), phase=self.phase, before=before, limit=query.limit + 1
+        )
+        ids, more = split_page([row[0] for row in found], query.limit)
         if more:
-            params = {"limit": query.limit, "cursor": encode_cursor(page[-1]["id"])}
+            params = {"limit": query.limit, "cursor": encode_cursor(ids[-1])}
             resp.append_link(f"{req.path}?{urlencode(params)}", "next")
-        resp.media = [legacy_job(job_from_row(row)) for row in page]
+        resp.content_type = falcon.MEDIA_JSON
+        resp.stream = self._array(list(ids))
+
+    def _array(self, ids: list[int]) -> Iterator[bytes]:
+        """The jobs `ids` (newest first) as one JSON array, CHUNK rows at a time."""
+        yield b"["
+        for start in range(0, len(ids), CHUNK):
+            newest, oldest = ids[start], ids[min(start + CHUNK, len(ids)) - 1]
+            rows = self.service.views.stored_jobs(
+                STORED_FIELDS, phase=self.phase, before=newest + 1, limit=CHUNK
+            )
+            jobs = [orjson.dumps(legacy_job_from_stored(row)) for row in rows if row[0] >= oldest]
+            yield (b"," if start and jobs else b"") + b",".join(jobs)
+        yield b"]"
 
 
 class LegacyJobCreate:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+import orjson
 
 from jobkeeper.domain.lifecycle import LIVE, TERMINAL, Status
 from jobkeeper.http.legacy.models import LegacyJob, LegacyLogLine, LegacyUser
@@ -45,6 +47,20 @@ def legacy_job(job: Mapping[str, Any]) -> JSONObject:
     }
     assert out.keys() == LEGACY_JOB_FIELDS
     return out
+
+
+STORED_FIELDS = (
+    "id", "status", "created_at", "kind", "params", "started_at", "finished_at", "name", "owner",
+)  # fmt: skip
+"""The jobs view's columns a legacy job is made of (see `legacy_job_from_stored`)."""
+
+
+def legacy_job_from_stored(values: Sequence[Any]) -> JSONObject:
+    """A legacy job from a jobs view row as stored (STORED_FIELDS, times as ISO text: what
+    the v1 representation of the decoded row writes); only a legacy kind's params are read."""
+    job = dict(zip(STORED_FIELDS, values, strict=True))
+    job["params"] = orjson.loads(job["params"]) if job["kind"] in JOB_TYPES else {}
+    return legacy_job(job)
 
 
 def legacy_user(user: Mapping[str, Any]) -> JSONObject:

@@ -1,0 +1,59 @@
+"""The hash chain of an event stream: each event's hash covers its content and the hash of
+the event before it, so changing, removing or reordering a recorded event shows.
+
+The canonical form is written down in the README ("Audit"): JSON with sorted keys, no spaces,
+UTF-8, and datetimes and UUIDs as their text. Hashing is pure: the same event always gives
+the same hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+HASH = "chain"
+"""The key of an event's own hash in its recorded state."""
+PREV = "chain_prev"
+"""The key of the previous event's hash in its recorded state ("" on a chain's first event)."""
+HEAD = "_chain_head"
+"""The attribute of an aggregate that holds the hash of its latest event."""
+GENESIS = ""
+"""What a chain's first event links to."""
+UNHASHED = frozenset({HASH, PREV, "originator_id", "originator_version", "class_version"})
+"""State keys that are not part of an event's content (the envelope is hashed on its own)."""
+
+_encode = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
+    default=lambda value: _text(value),
+).encode  # fmt: skip
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not part of an event's canonical form")
+
+
+def canonical(stream: str, version: int, topic: str, state: Mapping[str, Any], prev: str) -> bytes:
+    """The bytes that are hashed for one event: its stream, version, type, content and the
+    previous event's hash, as one canonical JSON object."""
+    content = {k: v for k, v in state.items() if k not in UNHASHED}
+    document = {"prev": prev, "state": content, "stream": stream, "topic": topic, "version": version}
+    return _encode(document).encode("utf-8", "surrogatepass")
+
+
+def link(stream: str, version: int, topic: str, state: Mapping[str, Any], prev: str) -> str:
+    """The hash of one event (lower-case hex SHA-256 of its canonical form)."""
+    return hashlib.sha256(canonical(stream, version, topic, state, prev)).hexdigest()
+
+
+def head_of(aggregate: Any) -> str:
+    """The hash of the aggregate's latest hashed event (GENESIS when it has none)."""
+    head: str = vars(aggregate).get(HEAD, GENESIS)
+    return head
