@@ -43,6 +43,7 @@ class Settings:
     metrics_token: str = ""  # a token for GET /metrics alone (admins' tokens also work)
     ready_max_lag: float = 10.0  # /readyz fails while the views are further behind (seconds)
     snapshot_interval: int = 100  # events between snapshots of a job; 0: no snapshots
+    audit_key: str = ""  # signs the audit anchors (HMAC-SHA256); empty: unsigned
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -44,7 +44,13 @@ def canonical(stream: str, version: int, topic: str, state: Mapping[str, Any], p
     """The bytes that are hashed for one event: its stream, version, type, content and the
     previous event's hash, as one canonical JSON object."""
     content = {k: v for k, v in state.items() if k not in UNHASHED}
-    document = {"prev": prev, "state": content, "stream": stream, "topic": topic, "version": version}
+    document = {
+        "prev": prev,
+        "state": content,
+        "stream": stream,
+        "topic": topic,
+        "version": version,
+    }
     return _encode(document).encode("utf-8", "surrogatepass")
 
 
