@@ -31,10 +31,11 @@ from jobkeeper.dispatch.tasks import JobQueue, Launched, RunJobTask
 from jobkeeper.domain.job import SYSTEM
 from jobkeeper.kinds.registry import KindRegistry, default_registry
 from jobkeeper.observability.metrics import RequestCounts, Snapshot
+from jobkeeper.projections.lock import ViewsLock
 from jobkeeper.projections.projector import VIEWS, Projector, ViewProjection
 from jobkeeper.projections.store import SideTable, open_view_store
 from jobkeeper.projections.views import Views
-from jobkeeper.settings import Settings
+from jobkeeper.settings import ADMIN_TOKEN_FILE, Settings
 from jobkeeper.stores.feeds import Feed, TopicFeed, WakeFeed
 from jobkeeper.stores.heads import latest_events
 from jobkeeper.stores.locks import process_lock
@@ -43,8 +44,8 @@ from jobkeeper.stores.redis import RedisUnreachableError, check_redis
 
 log = logging.getLogger(__name__)
 
-ADMIN_TOKEN_FILE = "admin-token"
 ASK_TIMEOUT = 30.0
+REBUILD_WAIT = 3600.0  # seconds a process that keeps the views waits for a running rebuild
 
 
 class Runtime:
@@ -96,6 +97,7 @@ class Runtime:
         if run_jobs:
             self._build_jobs()
         self.admin_token: str | None = None
+        self.views_lock = ViewsLock(self.view_store)  # held while this process keeps the views
         self.closing = threading.Event()  # set when close() begins: open event streams end
         self.readiness = Readiness(self._readiness_checks())
 
@@ -178,6 +180,7 @@ class Runtime:
     def start(self) -> None:
         """Catch up the views, make sure `admin` exists, recover jobs, start working."""
         if self.projector is not None:
+            self.views_lock.hold(exclusive=False, wait=REBUILD_WAIT)  # a rebuild may be running
             self.projector.start()
         issued = self.app.ensure_admin(self.settings.admin_token)
         if issued is not None:
@@ -228,6 +231,7 @@ class Runtime:
         if self.projector is not None:
             self.projector.stop()
         self.readiness.close()
+        self.views_lock.release()
         self.app.close()
 
 

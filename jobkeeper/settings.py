@@ -12,6 +12,8 @@ from jobkeeper.http.rate_limits import RateLimitConfigError, parse_budget
 
 BROKER_SCHEMES = ("memory", "redis", "rediss", "amqp", "amqps")
 REDIS_SCHEMES = ("redis", "rediss", "redis+unix")
+ADMIN_TOKEN_FILE = "admin-token"
+"""The file in the data folder that keeps the admin's first token (read by local commands)."""
 
 
 class SettingsError(ValueError):

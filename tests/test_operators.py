@@ -83,3 +83,14 @@ def test_unreachable_services_stop_the_start_with_one_line(tmp_path: Path) -> No
         assert result.stderr.count("\n") == 1
     worker = run_cli("worker", env={"JOBKEEPER_BROKER_URL": "redis://127.0.0.1:1/0"})
     assert worker.returncode == 2 and "cannot reach the broker" in worker.stderr
+
+
+def test_users_store_flag_works_on_the_store_the_environment_names(tmp_path: Path) -> None:
+    added = run_cli("users", "--store", "add", "grace", env={"JOBKEEPER_DATA": str(tmp_path)})
+    assert added.returncode == 0, added.stderr
+    app = open_app(Settings(data=tmp_path))
+    try:
+        user = app.authenticate(added.stdout.split()[-1])
+        assert user is not None and user.name == "grace"
+    finally:
+        app.close()

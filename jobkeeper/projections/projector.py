@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from eventsourcing.application import Application
@@ -108,12 +108,18 @@ class Projector:
                 return applied
             applied += count
 
-    def rebuild(self) -> int:
-        """Empty the views and replay the whole event log into them."""
+    def rebuild(self, on_batch: Callable[[int], None] | None = None) -> int:
+        """Empty the views and replay the whole event log into them; returns how many events
+        were applied. `on_batch` hears the new position after each batch."""
         with self._applying:
             self.projection.view.drop(self.app.name)
             self._position = 0
-        return self.catch_up()
+        applied = 0
+        while count := self._apply_next_batch():
+            applied += count
+            if on_batch is not None:
+                on_batch(self._position)
+        return applied
 
     def _apply_next_batch(self) -> int:
         with self._applying:

@@ -176,7 +176,7 @@ def rewrite_chain(store: Store, stream: str, versions: range) -> None:
         state = store.state(stream, version)
         if version == 3:
             state["progress"] = 0.75
-        content = {k: v for k, v in state.items()}
+        content = dict(state)
         content["timestamp"] = _as_datetime(content["timestamp"])
         state[chain.PREV] = prev
         state[chain.HASH] = prev = chain.link(stream, version, topics[version], content, prev)

@@ -1,4 +1,5 @@
-"""The `jobkeeper` command: `serve` (all in one process), or `api`, `worker` and `projector`."""
+"""The commands that start processes: `serve` (all in one process), or `api`, `worker` and
+`projector`; and `users` on the store directly. Their flags are parsed here, as before."""
 
 from __future__ import annotations
 
@@ -312,3 +313,10 @@ def _safe_url(url: str) -> str:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+def check_store(settings: Settings) -> None:
+    """Raise UsageError unless the store that `settings` name can be used (operators' tools)."""
+    if not settings.database_url:
+        _check_data_folder(settings.data)
+    _check_services(settings, broker=False)
