@@ -30,8 +30,10 @@ from jobkeeper.dispatch.broker import BrokerUnreachableError, check_broker, open
 from jobkeeper.dispatch.tasks import JobQueue, Launched, RunJobTask
 from jobkeeper.domain.job import SYSTEM
 from jobkeeper.kinds.registry import KindRegistry, default_registry
-from jobkeeper.observability.metrics import RequestCounts, Snapshot
+from jobkeeper.observability.metrics import RequestCounts, Snapshot, count_verified_rows
 from jobkeeper.projections.lock import ViewsLock
+from jobkeeper.projections.maintenance import ViewsCheck
+from jobkeeper.projections.maintenance import check as check_views
 from jobkeeper.projections.projector import VIEWS, Projector, ViewProjection
 from jobkeeper.projections.store import SideTable, open_view_store
 from jobkeeper.projections.views import Views
@@ -129,6 +131,12 @@ class Runtime:
             lag_events=lag.events,
             lag_seconds=lag.seconds,
         )
+
+    def verify_views(self) -> ViewsCheck:
+        """Compare every view row with a replay of the log; count the rows in the metrics."""
+        found = check_views(self.app, self.view_store)
+        count_verified_rows(found.compared)
+        return found
 
     def views_lag(self) -> Lag:
         """How far the views are behind the event log now."""

@@ -5,7 +5,6 @@ before the chains keep working and their chains start at the first hashed event.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,50 +18,19 @@ from jobkeeper.domain import chain
 from jobkeeper.settings import Settings
 from jobkeeper.stores.postgres import setup_lock
 from tests.fakes import RecordingDispatcher
+from tests.tampering import Rows
 
 
-class Store:
-    """The event rows of one test's store, reached with plain SQL."""
+class Store(Rows):
+    """The rows of one test's store, and its application opened anew."""
 
     def __init__(self, data: Path, database_url: str) -> None:
         self.settings = Settings(data=data, database_url=database_url, audit_key="k3y")
-        self.env = self.settings.store_env()
+        super().__init__(self.settings.store_env())
 
     def open_app(self) -> JobKeeper:
         with setup_lock(self.env):
             return JobKeeper(self.env, dispatcher=RecordingDispatcher(), snapshot_interval=5)
-
-    def execute(self, statement: str, params: tuple[Any, ...] = ()) -> list[Any]:
-        if self.env["PERSISTENCE_MODULE"] == "eventsourcing.postgres":
-            import psycopg
-
-            with psycopg.connect(
-                dbname=self.env["POSTGRES_DBNAME"], host=self.env["POSTGRES_HOST"],
-                port=self.env["POSTGRES_PORT"], user=self.env["POSTGRES_USER"],
-                password=self.env["POSTGRES_PASSWORD"], autocommit=True,
-                options=f"-c search_path={self.env['POSTGRES_SCHEMA']}",
-            ) as connection:  # fmt: skip
-                table = "jobkeeper_events"
-                cursor = connection.execute(statement.format(t=table).replace("?", "%s"), params)
-                return cursor.fetchall() if cursor.description else []
-        with sqlite3.connect(self.env["SQLITE_DBNAME"]) as connection:
-            rows = connection.execute(statement.format(t="stored_events"), params).fetchall()
-        connection.close()
-        return rows
-
-    def state(self, stream: str, version: int) -> dict[str, Any]:
-        rows = self.execute(
-            "SELECT state FROM {t} WHERE originator_id = ? AND originator_version = ?",
-            (stream, version),
-        )
-        loaded: dict[str, Any] = json.loads(bytes(rows[0][0]))
-        return loaded
-
-    def set_state(self, stream: str, version: int, state: dict[str, Any]) -> None:
-        self.execute(
-            "UPDATE {t} SET state = ? WHERE originator_id = ? AND originator_version = ?",
-            (json.dumps(state).encode(), stream, version),
-        )
 
 
 @pytest.fixture
