@@ -44,7 +44,7 @@ class Settings:
     redis_url: str = ""  # rate-limit counters shared in Redis; empty: in this process's memory
     metrics_token: str = ""  # a token for GET /metrics alone (admins' tokens also work)
     ready_max_lag: float = 10.0  # /readyz fails while the views are further behind (seconds)
-    snapshot_interval: int = 100  # events between snapshots of a job; 0: no snapshots
+    snapshot_interval: int = 25  # events between snapshots of a job; 0: no snapshots
     audit_key: str = ""  # signs the audit anchors (HMAC-SHA256); empty: unsigned
 
     @classmethod

@@ -68,7 +68,7 @@ JobCommand = Callable[[Job, datetime], Any]
 log = logging.getLogger(__name__)
 
 ADMIN = "admin"
-SNAPSHOT_INTERVAL = 100
+SNAPSHOT_INTERVAL = 25
 """Events between snapshots of a job: a load replays fewer than this many events."""
 CHAINED = (Job.Event, User.Event)
 """The events that are hash-chained: every job's and every user's."""

@@ -17,6 +17,7 @@ import orjson
 
 from jobkeeper.domain.job import Job
 from jobkeeper.domain.lifecycle import Status, phase
+from jobkeeper.projections import logs
 from jobkeeper.projections.store import Database, Row
 
 tables = ("jobs",)
@@ -60,10 +61,13 @@ def create_statements(t: dict[str, str]) -> list[str]:
 
 
 def apply(db: Database, events: Sequence[tuple[int, Any]]) -> None:
-    """Bring the touched rows up to date with `events`, one upsert per job."""
+    """Bring the touched rows up to date with `events`, one upsert per job; and insert the
+    log lines they carry, numbered by the job's line count as each event leaves it (so the
+    logs view needs no pass of its own over the batch)."""
     memo = db.memo("jobs")
     touched: dict[str, Job] = {}
-    for _, event in events:
+    lines: list[tuple[Any, ...]] = []
+    for notification_id, event in events:
         if not isinstance(event, Job.Event):
             continue
         key, version = event.originator_id, event.originator_version
@@ -82,9 +86,13 @@ def apply(db: Database, events: Sequence[tuple[int, Any]]) -> None:
             event.apply(job)
         job.version, job.modified_on = version, event.timestamp
         touched[key] = job
+        carried = getattr(event, "lines", None)
+        if carried:
+            logs.add_rows(lines, notification_id, job.number, job.log_count, carried)
     for key, job in touched.items():
         memo.put(key, job)
     db.executemany(UPSERT, [_to_row(job) for job in touched.values()])
+    logs.insert(db, lines)
 
 
 UPSERT = (

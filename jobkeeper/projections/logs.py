@@ -1,7 +1,8 @@
 """The logs view: every log line of every job, in the order they were recorded.
 
 A line's id is its event's notification id times MAX_LINES_PER_EVENT plus its place in the
-event, so ids are stable across rebuilds and follow the event log's order.
+event, so ids are stable across rebuilds and follow the event log's order. The rows are
+written by the jobs view as it applies each event (it knows the job's line count there).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from jobkeeper.domain.job import MAX_LINES_PER_EVENT, Job
+from jobkeeper.domain.job import MAX_LINES_PER_EVENT
 from jobkeeper.projections.store import Database, Row
 
 tables = ("logs",)
@@ -26,52 +27,32 @@ def create_statements(t: dict[str, str]) -> list[str]:
 
 
 def apply(db: Database, events: Sequence[tuple[int, Any]]) -> None:
-    """Insert the log lines that `events` carry."""
-    memo = db.memo("logs")  # job id -> (version, lines up to that version)
-    counted: dict[str, tuple[int, int]] = {}
-    rows: list[tuple[Any, ...]] = []
-    for notification_id, event in events:
-        if not isinstance(event, Job.Event):
-            continue
-        key, version = event.originator_id, event.originator_version
-        known = counted.get(key)
-        if known is None:
-            known = memo.get(key)
-        if known is not None and version <= known[0]:
-            continue  # already counted
-        lines = getattr(event, "lines", ())
-        if isinstance(event, Job.Submitted):
-            first = 0
-        elif known is not None and version == known[0] + 1:
-            first = known[1]
-        elif not lines:
-            continue  # nothing to number: leave the count unknown
-        else:  # not remembered, or another process moved it on
-            first = _lines_before(db, int(key.removeprefix("job-")), notification_id)
-        number = int(key.removeprefix("job-")) if lines else 0
-        for place, line in enumerate(lines):
-            rows.append(
-                (notification_id * MAX_LINES_PER_EVENT + place, number, first + place + 1,
-                 line["at"], line["text"])
-            )  # fmt: skip
-        counted[key] = (version, first + len(lines))
-    for key, known in counted.items():
-        memo.put(key, known)
+    """Nothing: the jobs view inserts the lines as it applies each event (`add_rows`,
+    `insert`), since it knows each job's line count there; one pass over a batch, not two."""
+
+
+def add_rows(
+    rows: list[tuple[Any, ...]],
+    notification_id: int,
+    job_id: int,
+    count_after: int,
+    lines: Sequence[dict[str, str]],
+) -> None:
+    """Append the rows of the `lines` one event carries, the job having `count_after` lines
+    once the event is applied."""
+    first = count_after - len(lines)
+    base = notification_id * MAX_LINES_PER_EVENT
+    for place, line in enumerate(lines):
+        rows.append((base + place, job_id, first + place + 1, line["at"], line["text"]))
+
+
+def insert(db: Database, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert log rows (a row already there, from an earlier pass, stays as it is)."""
     db.executemany(
         "INSERT INTO {logs} (id, job_id, line, at, text) VALUES (?, ?, ?, ?, ?) "
         "ON CONFLICT (id) DO NOTHING",
         rows,
     )
-
-
-def _lines_before(db: Database, job_id: int, notification_id: int) -> int:
-    """How many lines the job's events before notification `notification_id` carry: the line
-    number of its last line with a smaller id (lines are numbered in id order)."""
-    row = db.one(
-        "SELECT line FROM {logs} WHERE job_id = ? AND id < ? ORDER BY id DESC LIMIT 1",
-        (job_id, notification_id * MAX_LINES_PER_EVENT),
-    )
-    return int(row["line"]) if row else 0
 
 
 def find(

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import logging
+import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import Notification, Tracking
 from eventsourcing.projection import Projection
 
 from jobkeeper.projections import jobs, logs, users
@@ -19,6 +22,10 @@ from jobkeeper.projections.store import View, ViewStore
 log = logging.getLogger(__name__)
 
 VIEWS: tuple[View, ...] = (jobs, logs, users)  # type: ignore[assignment]
+READ_AHEAD = 2
+"""Batches a long catch-up reads and decodes ahead of the one it applies."""
+READ_AHEAD_TIMEOUT = 300.0
+"""Seconds a catch-up waits for the next batch read ahead before it gives up."""
 
 
 class ViewProjection(Projection[ViewStore]):
@@ -34,6 +41,24 @@ class ViewProjection(Projection[ViewStore]):
     def process_batch(self, events: Sequence[tuple[int, Any]], tracking: Tracking) -> None:
         """Apply many events, read by `ViewEventReader`, in one transaction."""
         self.view.apply_batch(events, tracking)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector during a long catch-up (a rebuild, a start far
+    behind): its batches build millions of short-lived objects (notifications, events,
+    rows) that hold no reference cycles, so reference counting frees every one, while the
+    collector would run thousands of young collections and full ones over the whole heap
+    (bench/RESULTS.md, "Jobs that run for weeks": the rebuild). The pause is bounded by the
+    catch-up; the steady state, batch by batch, leaves the collector alone.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class ProcessLock(Protocol):
@@ -101,19 +126,90 @@ class Projector:
             self.projection.view.wait_for(self.app.name, recorded, standby_timeout)
             self._reload_position()
             return 0
-        applied = 0
-        while True:
+        with self._applying:
+            notifications = self._read_after(self._position)
+            if len(notifications) < self.batch_size:  # not far behind: batch by batch
+                applied = self._apply(notifications) if notifications else 0
+            else:
+                with _collector_paused():
+                    applied = self._apply_read_ahead(notifications)
+        while True:  # whatever was recorded meanwhile
             count = self._apply_next_batch()
             if count == 0:
                 return applied
             applied += count
 
+    def _read_after(self, position: int) -> Sequence[Notification]:
+        return self.app.recorder.select_notifications(start=position + 1, limit=self.batch_size)
+
+    def _apply(self, notifications: Sequence[Notification]) -> int:
+        """Apply notifications as one batch, with their tracking position."""
+        read = self._reader.read
+        return self._apply_events([(n.id, read(n)) for n in notifications], notifications[-1].id)
+
+    def _apply_events(self, batch: list[tuple[int, Any]], last: int) -> int:
+        self.projection.process_batch(batch, Tracking(self.app.name, last))
+        with self._advanced:
+            self._position = last
+            self._advanced.notify_all()
+        return len(batch)
+
+    def _apply_read_ahead(self, first: Sequence[Notification]) -> int:
+        """Apply `first` and every batch after it, while a thread reads and decodes the next
+        batches: the reads' time in SQLite (which lets go of the GIL) overlaps the writes'."""
+        ahead: queue.Queue[tuple[list[tuple[int, Any]], int] | BaseException | None] = (
+            queue.Queue(maxsize=READ_AHEAD)
+        )
+        done = threading.Event()
+
+        def put(item: tuple[list[tuple[int, Any]], int] | BaseException | None) -> bool:
+            while not done.is_set():
+                try:
+                    ahead.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def read_ahead() -> None:
+            read, notifications = self._reader.read, first
+            try:
+                while notifications:
+                    batch = [(n.id, read(n)) for n in notifications]
+                    if not put((batch, notifications[-1].id)):
+                        return
+                    if len(notifications) < self.batch_size:
+                        break
+                    notifications = self._read_after(notifications[-1].id)
+            except BaseException as error:  # handed to the applying thread, which raises it
+                put(error)
+                return
+            put(None)
+
+        reader = threading.Thread(target=read_ahead, name="projector-read-ahead", daemon=True)
+        reader.start()
+        applied = 0
+        try:
+            while True:
+                item = ahead.get(timeout=READ_AHEAD_TIMEOUT)
+                if item is None:
+                    return applied
+                if isinstance(item, BaseException):
+                    raise item
+                applied += self._apply_events(*item)
+        finally:
+            done.set()
+            reader.join(READ_AHEAD_TIMEOUT)
+
     def rebuild(self, on_batch: Callable[[int], None] | None = None) -> int:
         """Empty the views and replay the whole event log into them; returns how many events
-        were applied. `on_batch` hears the new position after each batch."""
+        were applied. `on_batch` hears the new position after each batch (without it, the
+        replay reads ahead as a catch-up does)."""
         with self._applying:
             self.projection.view.drop(self.app.name)
             self._position = 0
+        if on_batch is None:
+            return self.catch_up()
         applied = 0
         while count := self._apply_next_batch():
             applied += count
@@ -123,19 +219,8 @@ class Projector:
 
     def _apply_next_batch(self) -> int:
         with self._applying:
-            notifications = self.app.recorder.select_notifications(
-                start=self._position + 1, limit=self.batch_size
-            )
-            if not notifications:
-                return 0
-            read = self._reader.read
-            batch = [(n.id, read(n)) for n in notifications]
-            last = notifications[-1].id
-            self.projection.process_batch(batch, Tracking(self.app.name, last))
-            with self._advanced:
-                self._position = last
-                self._advanced.notify_all()
-            return len(notifications)
+            notifications = self._read_after(self._position)
+            return self._apply(notifications) if notifications else 0
 
     def _reload_position(self) -> None:
         try:

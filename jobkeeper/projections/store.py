@@ -21,6 +21,10 @@ from psycopg.sql import SQL
 
 Row = dict[str, Any]
 MEMO_SIZE = 10_000
+SQLITE_SOFT_HEAP_LIMIT = 8 * 2**20
+"""Bytes SQLite keeps for all its connections in this process together (a process-wide
+limit): every connection has a page cache of its own, so sixteen threads that each read a
+page of 10,000 jobs would otherwise keep sixteen full caches afterwards."""
 """Entities each view remembers between batches (jobs' stories span a few thousand events)."""
 
 
@@ -285,4 +289,7 @@ def open_view_store(
     store_class = type(base.__name__, (base,), attributes)
     store = factory.tracking_recorder(store_class)
     assert isinstance(store, ViewStore)
+    if not postgres:
+        with store.datastore.transaction(commit=False) as cursor:
+            cursor.execute(f"PRAGMA soft_heap_limit = {SQLITE_SOFT_HEAP_LIMIT}")
     return store

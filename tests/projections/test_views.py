@@ -134,3 +134,38 @@ def test_views_answer_lists_filters_and_last_ten(runtime: Runtime) -> None:
         assert logs.find(db, job_id=ids[0], after=lines[0]["id"]) == []
     for job_id in ids[1:]:
         runtime.app.cancel(job_id, "admin")
+
+
+def test_a_long_catch_up_that_fails_keeps_what_it_applied_and_goes_on_after(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    """Reading ahead: a failure in the reading thread reaches the caller; the batches
+    applied before it stay, and the next catch-up continues from there to the same views."""
+    import gc
+
+    ids = mixed_workload(runtime, 60)
+    settle(runtime, ids)
+    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(tmp_path / "v.db")}
+    store = open_view_store(env, VIEWS)
+    projector = Projector(runtime.app, ViewProjection(store), batch_size=50)
+    read, calls = projector._reader.read, [0]
+
+    def failing(notification: Any) -> Any:
+        calls[0] += 1
+        if calls[0] == 120:
+            raise RuntimeError("disk went away")
+        return read(notification)
+
+    projector._reader.read = failing  # type: ignore[method-assign]
+    try:
+        projector.catch_up()
+    except RuntimeError as error:
+        assert "disk went away" in str(error)
+    else:
+        raise AssertionError("the failure did not reach the caller")
+    assert gc.isenabled()
+    assert projector.position == store.position(runtime.app.name) == 100  # two whole batches
+    projector._reader.read = read  # type: ignore[method-assign]
+    projector.catch_up()
+    assert projector.position == runtime.app.position()
+    assert dump(store) == dump(runtime.view_store)

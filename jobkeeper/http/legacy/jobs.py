@@ -14,6 +14,7 @@ from jobkeeper.http.legacy.forms import read_form
 from jobkeeper.http.legacy.models import LegacyJobCreation, LegacyLastJobsQuery, LegacyPageQuery
 from jobkeeper.http.legacy.representation import STORED_FIELDS, legacy_job, legacy_job_from_stored
 from jobkeeper.http.legacy.users import owner_name
+from jobkeeper.http.memory import release_free_memory
 from jobkeeper.http.paging import decode_cursor, encode_cursor, split_page
 from jobkeeper.http.port import Service
 from jobkeeper.http.v1.representation import job_from_aggregate, job_from_row
@@ -62,6 +63,8 @@ class LegacyJobList:
             jobs = [orjson.dumps(legacy_job_from_stored(row)) for row in rows if row[0] >= oldest]
             yield (b"," if start and jobs else b"") + b",".join(jobs)
         yield b"]"
+        if len(ids) > CHUNK:
+            release_free_memory()
 
 
 class LegacyJobCreate:
