@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import click
 
-from jobkeeper.cli import accounts, audit, follow, jobs, session, starts, views
+from jobkeeper.cli import accounts, audit, follow, jobs, starts, views
 from jobkeeper.cli.exits import HELP, INTERRUPTED, USAGE, CliError
 from jobkeeper.cli.session import client_options
 
@@ -63,4 +63,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(result or 0)
 
 
-__all__ = ["main", "session"]
+__all__ = ["main"]

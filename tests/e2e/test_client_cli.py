@@ -150,6 +150,17 @@ def test_submit_with_the_same_idempotency_key_gives_the_same_job(server: Server)
     )
 
 
+def test_submit_for_another_owner_not_before_a_time_and_with_a_deadline(server: Server) -> None:
+    ok(jk(server, "users", "add", "erin"))
+    job = as_json(jk(server, "submit", "sleep", "-p", "seconds=1", "--owner", "erin",
+                     "--not-before", "2099-01-01T00:00:00Z", "--deadline", "2099-01-02T00:00:00Z",
+                     "-o", "json"))  # fmt: skip
+    assert (job["owner"], job["status"]) == ("erin", "queued")
+    assert job["not_before"].startswith("2099-01-01") and job["deadline"].startswith("2099-01-02")
+    refused(jk(server, "submit", "sleep", "-p", "seconds=1", "--not-before", "soon"), 2, "not_before")
+    ok(jk(server, "cancel", str(job["id"])))
+
+
 def test_submit_refuses_bad_input_with_a_usage_status(server: Server, tmp_path: Path) -> None:
     refused(jk(server, "submit", "no-such-kind"), 2, "no-such-kind")
     refused(jk(server, "submit", "sleep", "-p", "seconds"), 2, "key=value")
