@@ -28,8 +28,9 @@ UNHASHED = frozenset({HASH, PREV, "originator_id", "originator_version", "class_
 
 _encode = json.JSONEncoder(
     sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False,
-    default=lambda value: _text(value),
+    check_circular=False, default=lambda value: _text(value),
 ).encode  # fmt: skip
+"""Event content holds no cycles (it came from JSON or goes to it): no need to look for them."""
 
 
 def _text(value: Any) -> str:
