@@ -56,7 +56,8 @@ def run_job(app: JobKeeper, steps: int = 8) -> int:
     app.start(job_id, "run-1", "worker-a")
     for step in range(steps):
         line = ({"at": "2030-01-01T00:00:00+00:00", "text": f"step {step}"},)
-        app.report(job_id, "run-1", step / steps, {"step": step, "big": 10**20, "f": 0.1}, line)
+        checkpoint = {"step": step, "big": 10**20, "f": 0.1, "tiny": 1.5e-7, "é": "\u2028"}
+        app.report(job_id, "run-1", step / steps, checkpoint, line)
     app.succeed(job_id, "run-1", {"done": True}, ())
     return job_id
 
@@ -224,3 +225,23 @@ def test_a_store_from_before_the_chains_keeps_working_and_its_chains_start_later
         assert broken is not None and broken.version == 4 and "links to another" in broken.problem
     finally:
         later.close()
+
+
+def readme_recipe() -> str:
+    """The README's check in another language's terms, as written there."""
+    text = (Path(__file__).parents[2] / "README.md").read_text("utf-8")
+    start = text.index("```python\nimport hashlib, json") + len("```python\n")
+    return text[start : text.index("```", start)]
+
+
+def test_the_readme_recipe_recomputes_every_stored_hash(app: JobKeeper, store: Store) -> None:
+    job_id = run_job(app, steps=3)
+    rows = store.execute(
+        "SELECT originator_id, originator_version, topic, state FROM {t} WHERE originator_id = ?",
+        (f"job-{job_id}",),
+    )
+    assert len(rows) == 6
+    for originator_id, version, topic, state in rows:
+        scope = {"row_state": bytes(state), "originator_id": originator_id, "topic": topic,
+                 "version": version}  # fmt: skip
+        exec(readme_recipe(), scope)  # raises AssertionError if a hash differs
