@@ -36,7 +36,7 @@ class NoDispatch:
         pass
 
 
-def no_chain(processing_event: Any) -> dict[str, str]:
+def no_chain(processing_event: Any, stored_head: Any) -> dict[str, str]:
     return {}
 
 

@@ -103,9 +103,12 @@ def _project(aggregate: Any, events: Iterable[Any]) -> Any:
     return aggregate
 
 
-def _chain(processing_event: ProcessingEvent[str]) -> dict[str, str]:
+def _chain(
+    processing_event: ProcessingEvent[str], stored_head: Callable[[str], str]
+) -> dict[str, str]:
     """Give every new job and user event its hash, linked to the one before it in its
-    stream; answer each chained aggregate's new head (kept once the events are recorded)."""
+    stream; answer each stream's new head (kept once the events are recorded). The head
+    before them is the aggregate's in hand, or `stored_head` for an event saved on its own."""
     heads: dict[str, str] = {}
     for event in processing_event.events:
         if not isinstance(event, CHAINED):
@@ -113,7 +116,8 @@ def _chain(processing_event: ProcessingEvent[str]) -> dict[str, str]:
         stream = event.originator_id
         prev = heads.get(stream)
         if prev is None:
-            prev = chain.head_of(processing_event.aggregates[stream])
+            aggregate = processing_event.aggregates.get(stream)
+            prev = stored_head(stream) if aggregate is None else chain.head_of(aggregate)
         state = vars(event)
         state[chain.PREV] = prev
         state[chain.HASH] = heads[stream] = chain.link(
@@ -172,10 +176,11 @@ class JobKeeper(Application[str]):
             else:
                 processing_event.collect_events(obj)
         processing_event.saved_kwargs.update(kwargs)
-        heads = _chain(processing_event)
+        heads = _chain(processing_event, self._stored_head)
         recordings = self._record(processing_event)
         for aggregate_id, head in heads.items():
-            vars(processing_event.aggregates[aggregate_id])[chain.HEAD] = head
+            if aggregate_id in processing_event.aggregates:
+                vars(processing_event.aggregates[aggregate_id])[chain.HEAD] = head
         self._take_snapshots(processing_event)
         self._notify(recordings)
         return recordings
@@ -200,6 +205,14 @@ class JobKeeper(Application[str]):
                     self.snapshots.put([Job.Snapshot.take(job)])
                 except Exception:
                     log.warning("no snapshot of %s at %d", aggregate_id, job.version, exc_info=True)
+
+    def _stored_head(self, stream: str) -> str:
+        """The hash of the stream's latest recorded event (GENESIS when it has none)."""
+        latest = self.recorder.select_events(stream, desc=True, limit=1)
+        if not latest:
+            return chain.GENESIS
+        head = vars(self.mapper.to_domain_event(latest[0])).get(chain.HASH, chain.GENESIS)
+        return str(head)
 
     def add_listener(self, listener: Listener) -> None:
         """Call `listener` with the recordings of every save made by this process."""

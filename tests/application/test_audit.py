@@ -245,3 +245,15 @@ def test_the_readme_recipe_recomputes_every_stored_hash(app: JobKeeper, store: S
         scope = {"row_state": bytes(state), "originator_id": originator_id, "topic": topic,
                  "version": version}  # fmt: skip
         exec(readme_recipe(), scope)  # raises AssertionError if a hash differs
+
+
+def test_an_event_saved_on_its_own_links_to_its_streams_recorded_head(
+    app: JobKeeper, auditor: Auditor
+) -> None:
+    job_id = run_job(app, steps=1)
+    job = app.get_job(job_id)
+    job.restart("alice", app.clock.now())
+    [event] = job.collect_events()
+    app.save(event)  # the event alone, without its aggregate in hand
+    report = auditor.verify_job(job_id)
+    assert report.broken is None and report.head is not None and report.head.version == 5
