@@ -19,6 +19,7 @@ from eventsourcing.domain import BaseAggregate
 from eventsourcing.persistence import IntegrityError, Recording, StoredEvent
 from eventsourcing.utils import get_topic
 
+from jobkeeper.application import chain
 from jobkeeper.application.caches import LiveJobs, TokenCache
 from jobkeeper.application.history import (
     EventSource,
@@ -32,7 +33,6 @@ from jobkeeper.application.history import (
 from jobkeeper.application.idempotency import InFlight, Keyed, recorded_answer, records
 from jobkeeper.application.numbering import Numbering
 from jobkeeper.application.ports import Clock, Counter, Dispatcher, SystemClock, Uncounted
-from jobkeeper.domain import chain
 from jobkeeper.domain.errors import (
     ConflictError,
     DomainError,

@@ -16,7 +16,7 @@ from typing import Any
 from eventsourcing.persistence import Mapper, Notification, StoredEvent
 from eventsourcing.utils import get_topic
 
-from jobkeeper.domain import chain
+from jobkeeper.application import chain
 from jobkeeper.domain.errors import JobNotFoundError
 from jobkeeper.domain.job import Job, job_aggregate_id
 from jobkeeper.domain.user import User

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from jobkeeper.domain.chain import HASH
+from jobkeeper.application.chain import HASH
 from jobkeeper.domain.job import JSON, Job
 
 ENVELOPE_FIELDS = frozenset(

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from jobkeeper.application import chain
 from jobkeeper.application.app import JobKeeper
 from jobkeeper.application.audit import Auditor, load_anchors
 from jobkeeper.bootstrap import open_auditor
-from jobkeeper.domain import chain
 from jobkeeper.settings import Settings
 from jobkeeper.stores.postgres import setup_lock
 from tests.fakes import RecordingDispatcher

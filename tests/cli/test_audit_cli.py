@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from jobkeeper.application import chain
 from jobkeeper.bootstrap import open_app
-from jobkeeper.domain import chain
 from jobkeeper.settings import Settings
 from tests.tampering import Rows
 
