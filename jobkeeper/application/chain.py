@@ -60,7 +60,13 @@ def canonical(stream: str, version: int, topic: str, state: Mapping[str, Any], p
         "topic": topic,
         "version": version,
     }
-    return _encode(document).encode("utf-8", "surrogatepass")
+    try:
+        fast = orjson.dumps(document, default=_text, option=_FAST)
+    except TypeError:  # integers beyond 64 bits, keys that are not text, lone surrogates
+        fast = _FAST_DIFFERS[0]
+    if _FAST_DIFFERS[0] in fast or _FAST_DIFFERS[1] in fast:
+        return _encode(document).encode("utf-8", "surrogatepass")
+    return fast
 
 
 def link(stream: str, version: int, topic: str, state: Mapping[str, Any], prev: str) -> str:
