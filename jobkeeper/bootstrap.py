@@ -28,7 +28,9 @@ from jobkeeper.application.ports import Undispatched
 from jobkeeper.application.readiness import Check, Lag, Readiness, lag_check, views_lag
 from jobkeeper.dispatch.broker import BrokerUnreachableError, check_broker, open_broker
 from jobkeeper.dispatch.tasks import JobQueue, Launched, RunJobTask
+from jobkeeper.domain.errors import DomainError
 from jobkeeper.domain.job import SYSTEM
+from jobkeeper.kinds.command import CommandKind
 from jobkeeper.kinds.registry import KindRegistry, default_registry
 from jobkeeper.observability.metrics import RequestCounts, Snapshot, count_verified_rows
 from jobkeeper.projections.lock import ViewsLock
@@ -68,7 +70,7 @@ class Runtime:
         self.settings = settings
         if not settings.database_url:
             settings.data.mkdir(parents=True, exist_ok=True)
-        self.kinds = kinds or default_registry()
+        self.kinds = kinds or default_registry(settings.commands)
         self.broker = open_broker(settings.broker_url, namespace=settings.queue)
         self.jobs = JobQueue(self.broker, settings.queue)
         with setup_lock(settings.store_env()):
@@ -170,9 +172,19 @@ class Runtime:
             lease_valid=lease_valid,
         )
         self.app.add_listener(poke_listener(host))
+        for kind in self.kinds:
+            if isinstance(kind, CommandKind):
+                kind.frozen.watch(self._job_state, self.settings.poll_interval)
         topics = [get_topic(t) for t in STOP_TOPICS]
         self.feeds.append(TopicFeed(self.app, topics, lambda job: poke(host, job)))
         return host
+
+    def _job_state(self, job_id: int) -> tuple[str, int] | None:
+        try:
+            job = self.app.get_job(job_id)
+        except DomainError:
+            return None
+        return job.status.value, job.attempt
 
     def _launch(self, job_id: int) -> Launched:
         if self.host is None:
@@ -230,6 +242,9 @@ class Runtime:
             self.worker.stop(timeout=int(timeout * 1000))
         if self.host is not None:
             self.host.stop(timeout=5)
+            for kind in self.kinds:
+                if isinstance(kind, CommandKind):
+                    kind.frozen.close()
         if self.liveness is not None:
             self.liveness.stop()
             self.liveness.forget()

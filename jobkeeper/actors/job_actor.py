@@ -19,7 +19,7 @@ from jobkeeper.application.app import JobKeeper
 from jobkeeper.domain.errors import DomainError, StaleRunError
 from jobkeeper.domain.job import Job
 from jobkeeper.domain.lifecycle import Status
-from jobkeeper.kinds.kind import Kind, Step
+from jobkeeper.kinds.kind import Halted, JobFailedError, Kind, Step
 from jobkeeper.observability import logs
 from jobkeeper.observability.metrics import STEP_SECONDS
 
@@ -76,7 +76,8 @@ class JobActor(pykka.ThreadingActor):
         self.app, self.job_id, self.run_id = app, job.number, run_id
         self.kind, self.settings, self.on_exit = kind, settings, on_exit
         self.deadline = job.deadline
-        self.context = RunContext(job.params, job.checkpoint)
+        self.context = RunContext(job.params, job.checkpoint, job.number, job.attempt)
+        self.halt_reason = ""  # why a halting kind was asked to wind down (deadline, leave)
         self.progress, self.checkpoint = job.progress, job.checkpoint
         self.steps: Generator[Step, None, Any] | None = None
         self.last_flush = self.last_look = time.monotonic()
@@ -110,6 +111,9 @@ class JobActor(pykka.ThreadingActor):
                 self._advance()
             elif isinstance(message, Poke):
                 self.poked = True
+            elif isinstance(message, Leave) and self.kind.halts:
+                self.halt_reason = message.reason
+                self.context.request("leave")
             elif isinstance(message, Leave):
                 self._finish(lambda lines: self._leave(message.reason, lines))
         except StaleRunError:
@@ -137,7 +141,14 @@ class JobActor(pykka.ThreadingActor):
             self.step_seconds.observe(time.perf_counter() - started)
         except StopIteration as done:
             result = done.value
-            self._finish(lambda lines: self._succeed(result, lines))
+            if isinstance(result, Halted):
+                self._halted(result)
+            else:
+                self._finish(lambda lines: self._succeed(result, lines))
+            return
+        except JobFailedError as error:
+            message = str(error)
+            self._finish(lambda lines: self.app.fail(self.job_id, self.run_id, message, lines))
             return
         except Exception as error:
             self.context.lines.extend(_traceback_lines(error))
@@ -174,6 +185,10 @@ class JobActor(pykka.ThreadingActor):
         now = time.monotonic()
         if self.deadline is not None and datetime.now(UTC) >= self.deadline:
             reason = f"deadline {self.deadline.isoformat()} passed"
+            if self.kind.halts:
+                self.halt_reason = self.halt_reason or reason
+                self.context.request("deadline")
+                return False
             self._finish(lambda lines: self.app.fail(self.job_id, self.run_id, reason, lines))
             return True
         if not self.poked and now - self.last_look < self.settings.poll_interval:
@@ -182,6 +197,9 @@ class JobActor(pykka.ThreadingActor):
         return self._ended_by(self.app.get_job(self.job_id).status)
 
     def _ended_by(self, status: Status) -> bool:
+        if self.kind.halts and status in (Status.STOPPING, Status.CANCELLING):
+            self.context.request("stop" if status is Status.STOPPING else "cancel")
+            return False  # the kind winds down over its next steps and returns Halted
         if status is Status.STOPPING:
             self._finish(
                 lambda lines: self.app.complete_stop(
@@ -196,6 +214,23 @@ class JobActor(pykka.ThreadingActor):
             self._end()  # someone else ended this run
             return True
         return False
+
+    def _halted(self, halted: Halted) -> None:
+        """Record how a halting kind's wind-down ends, by what it was asked."""
+        job, run, checkpoint = self.job_id, self.run_id, halted.checkpoint
+        requested, reason = self.context.requested, self.halt_reason
+        if requested == "stop":
+            self._finish(
+                lambda lines: self.app.complete_stop(job, run, self.progress, checkpoint, lines)
+            )
+        elif requested == "cancel":
+            self._finish(lambda lines: self.app.complete_cancel(job, run, lines))
+        elif requested == "leave":
+            self.checkpoint = checkpoint
+            self._finish(lambda lines: self._leave(reason, lines))
+        else:
+            reason = reason or f"kind {self.kind.name} halted without being asked to"
+            self._finish(lambda lines: self.app.fail(job, run, reason, lines))
 
     def _flush(self) -> Status:
         """Record progress, checkpoint and buffered lines; returns the job's status.

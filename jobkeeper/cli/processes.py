@@ -68,6 +68,7 @@ def _parser() -> Parser:
         help="debug, info, warning, error or critical (JOBKEEPER_LOG_LEVEL, info); "
         "debug adds gunicorn's own messages and the access log",
     )
+    _commands_flag(serve)
     serve.set_defaults(handler=_serve)
 
     api = commands.add_parser(
@@ -80,6 +81,7 @@ def _parser() -> Parser:
     api.add_argument("--workers", type=_number(1), default=2, help="API processes (2)")
     api.add_argument("--threads", type=_number(1), help="request threads per process (32)")
     _log_level_flag(api)
+    _commands_flag(api)
     api.set_defaults(handler=_api)
 
     worker = commands.add_parser(
@@ -91,6 +93,7 @@ def _parser() -> Parser:
         "--concurrency", type=_number(1), help="jobs run at once (JOBKEEPER_MAX_RUNNING, 32)"
     )
     _log_level_flag(worker)
+    _commands_flag(worker)
     worker.set_defaults(handler=_worker)
 
     projector = commands.add_parser(
@@ -179,8 +182,10 @@ def _serve(args: argparse.Namespace) -> int:
         max_running=args.max_running,
         threads=args.threads,
         log_level=args.log_level,
+        commands=args.commands,
     )
     _check(settings)
+    _check_commands(settings)
     _configure_logging(settings.log_level, settings.log_format)
     _check_services(settings)
     if settings.database_url:
@@ -199,9 +204,11 @@ def _api(args: argparse.Namespace) -> int:
 
     server.share_metrics()  # before the checks below import prometheus_client
     settings = Settings.from_env(
-        host=args.host, port=args.port, threads=args.threads, log_level=args.log_level
-    )
+        host=args.host, port=args.port, threads=args.threads, log_level=args.log_level,
+        commands=args.commands,
+    )  # fmt: skip
     _check(settings)
+    _check_commands(settings)
     _require_shared_broker(settings, "api")
     _configure_logging(settings.log_level, settings.log_format)
     _check_services(settings)
@@ -214,8 +221,11 @@ def _api(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    settings = Settings.from_env(max_running=args.concurrency, log_level=args.log_level)
+    settings = Settings.from_env(
+        max_running=args.concurrency, log_level=args.log_level, commands=args.commands
+    )
     _require_shared_broker(settings, "worker")
+    _check_commands(settings)
     return _run_until_stopped(settings, "worker", run_jobs=True, run_views=False)
 
 
@@ -271,6 +281,25 @@ def _check_services(settings: Settings, *, broker: bool = True) -> None:
         raise UsageError(str(error)) from None
     finally:
         pika.setLevel(max(level, logging.WARNING))
+
+
+def _commands_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--commands",
+        help="the commands file of the `command` kind (JOBKEEPER_COMMANDS; none: no programs)",
+    )
+
+
+def _check_commands(settings: Settings) -> None:
+    """Refuse to start on a commands file that cannot be used, naming its line and field."""
+    if not settings.commands:
+        return
+    from jobkeeper.kinds.commands import CommandsFileError, load
+
+    try:
+        load(Path(settings.commands))
+    except CommandsFileError as error:
+        raise UsageError(str(error)) from None
 
 
 def _check(settings: Settings) -> None:

@@ -63,10 +63,9 @@ def rebuild(data: Path | None) -> int:
     out = Output("text")
     try:
         total = log_position(app)
-        started = time.perf_counter()
         with _Bar(out, total) as bar:
             applied = rebuild_views(app, store, bar.advance)
-        seconds = max(time.perf_counter() - started, 1e-9)
+        seconds = bar.seconds()
     except ViewsBusyError as error:
         raise CliError(f"views rebuild refused: {error}", CONFLICT) from None
     finally:
@@ -89,7 +88,14 @@ class _Bar:
         self._started = time.perf_counter()
 
     def __enter__(self) -> _Bar:
-        if self.out.terminal:
+        return self
+
+    def advance(self, position: int) -> None:
+        if position == 0:  # the rebuild has begun
+            self._started = time.perf_counter()
+        if not self.out.terminal:
+            return
+        if self._progress is None:  # the rebuild has its lock: show the bar from now on
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
             columns = (
@@ -101,12 +107,13 @@ class _Bar:
             self._progress = Progress(*columns, console=self.out.console())
             self._progress.start()
             self._task = self._progress.add_task("", total=self.total, rate="-")
-        return self
+            return
+        rate = position / max(time.perf_counter() - self._started, 1e-9)
+        self._progress.update(self._task, completed=position, rate=f"{rate:,.0f}")
 
-    def advance(self, position: int) -> None:
-        if self._progress is not None:
-            rate = position / max(time.perf_counter() - self._started, 1e-9)
-            self._progress.update(self._task, completed=position, rate=f"{rate:,.0f}")
+    def seconds(self) -> float:
+        """How long the rebuild has taken since it began (it had its lock)."""
+        return max(time.perf_counter() - self._started, 1e-9)
 
     def __exit__(self, *_: Any) -> None:
         if self._progress is not None:

@@ -43,7 +43,7 @@ class KindRegistry:
         """`params` checked against kind `name`, with defaults filled in."""
         kind = self.get(name)
         try:
-            return kind.params.model_validate(params).model_dump(mode="json")
+            return kind.validate(params)
         except ValidationError as error:
             raise InvalidJobError(f"bad params for kind {name!r}: {_describe(error)}") from None
 
@@ -69,10 +69,20 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def default_registry() -> KindRegistry:
-    """The built-in kinds plus those from entry points."""
+def default_registry(commands: str = "") -> KindRegistry:
+    """The built-in kinds, those from entry points, and `command` if a commands file is named.
+
+    A commands file that cannot be used raises CommandsFileError naming the line and field.
+    """
     from jobkeeper.kinds import fail, legacy, primes, sleep
 
     registry = KindRegistry([sleep.KIND, primes.KIND, fail.KIND, *legacy.KINDS])
     registry.load_entry_points()
+    if commands:
+        from pathlib import Path
+
+        from jobkeeper.kinds.command import command_kind
+        from jobkeeper.kinds.commands import load
+
+        registry.add(command_kind(load(Path(commands))))
     return registry

@@ -33,6 +33,7 @@ def rebuild(app: Application[str], store: ViewStore, on_batch: Callable[[int], N
     lock = ViewsLock(store)
     lock.hold(exclusive=True)
     try:
+        on_batch(0)  # it begins
         return Projector(app, ViewProjection(store)).rebuild(on_batch=on_batch)
     finally:
         lock.release()

@@ -62,11 +62,11 @@ def test_watch_and_logs_follow_resume_a_stream_the_server_ends_early(
 ) -> None:
     runtime, url = served
     job_id = runtime.app.submit(
-        kind="sleep", params={"seconds": 2, "step": 0.05}, owner="admin", by="admin"
+        kind="sleep", params={"seconds": 5, "step": 0.05}, owner="admin", by="admin"
     ).job.number
     events = follow(runtime, url, "watch", str(job_id))
     progress = [event["data"]["version"] for event in events if event["event"] == "progress"]
     assert progress == sorted(set(progress)) and len(progress) >= 5  # over several streams
     assert events[-1]["data"]["status"] == "succeeded"
     lines = follow(runtime, url, "logs", str(job_id), "-f")
-    assert [line["text"] for line in lines] == ["sleeping 2 of 2 seconds", "slept 2 seconds"]
+    assert [line["text"] for line in lines] == ["sleeping 5 of 5 seconds", "slept 5 seconds"]
