@@ -91,12 +91,12 @@ def apply(db: Database, events: Sequence[tuple[int, Any]]) -> None:
             logs.add_rows(lines, notification_id, job.number, job.log_count, carried)
     for key, job in touched.items():
         memo.put(key, job)
-    db.executemany(UPSERT, [_to_row(job) for job in touched.values()])
+    db.insert_rows(UPSERT_HEAD, [_to_row(job) for job in touched.values()], UPSERT_TAIL)
     logs.insert(db, lines)
 
 
-UPSERT = (
-    f"INSERT INTO {{jobs}} AS j ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))}) "
+UPSERT_HEAD = f"INSERT INTO {{jobs}} AS j ({', '.join(COLUMNS)})"
+UPSERT_TAIL = (
     f"ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in COLUMNS[1:])} "
     "WHERE j.version < excluded.version"
 )

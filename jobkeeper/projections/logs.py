@@ -48,10 +48,8 @@ def add_rows(
 
 def insert(db: Database, rows: Sequence[tuple[Any, ...]]) -> None:
     """Insert log rows (a row already there, from an earlier pass, stays as it is)."""
-    db.executemany(
-        "INSERT INTO {logs} (id, job_id, line, at, text) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT (id) DO NOTHING",
-        rows,
+    db.insert_rows(
+        "INSERT INTO {logs} (id, job_id, line, at, text)", rows, "ON CONFLICT (id) DO NOTHING"
     )
 
 

@@ -131,7 +131,7 @@ class Projector:
             if len(notifications) < self.batch_size:  # not far behind: batch by batch
                 applied = self._apply(notifications) if notifications else 0
             else:
-                with _collector_paused():
+                with self.projection.view.bulk_loading(self.app.name), _collector_paused():
                     applied = self._apply_read_ahead(notifications)
         while True:  # whatever was recorded meanwhile
             count = self._apply_next_batch()

@@ -6,6 +6,7 @@ changes them; the store runs a whole batch and the new tracking position in one 
 
 from __future__ import annotations
 
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -20,6 +21,7 @@ from eventsourcing.utils import Environment
 from psycopg.sql import SQL
 
 Row = dict[str, Any]
+INDEX_NAME = re.compile(r"CREATE INDEX IF NOT EXISTS (\w+) ON ")
 MEMO_SIZE = 10_000
 SQLITE_SOFT_HEAP_LIMIT = 8 * 2**20
 """Bytes SQLite keeps for all its connections in this process together (a process-wide
@@ -100,6 +102,24 @@ class Database:
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
             self.cursor.executemany(self.sql(statement), [self._clean(row) for row in rows])
+
+    def insert_rows(
+        self, head: str, rows: Sequence[Sequence[Any]], tail: str = "", per_statement: int = 200
+    ) -> None:
+        """`head VALUES (?, ...), (?, ...) ... tail` for `rows`, `per_statement` rows a
+        statement: far fewer statement steps than `executemany`'s one per row (a rebuild
+        writes hundreds of thousands of rows; bench/RESULTS.md, "Jobs that run for weeks")."""
+        if not rows:
+            return
+        width = len(rows[0])
+        marks = "(" + ", ".join("?" * width) + ")"
+        full = self.sql(f"{head} VALUES {', '.join([marks] * per_statement)} {tail}")
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            statement = full
+            if len(chunk) < per_statement:
+                statement = self.sql(f"{head} VALUES {', '.join([marks] * len(chunk))} {tail}")
+            self.cursor.execute(statement, self._clean([v for row in chunk for v in row]))
 
     def _clean(self, params: Sequence[Any]) -> Sequence[Any]:
         """PostgreSQL text cannot hold NUL: show it as U+FFFD rather than stall the views."""
@@ -190,6 +210,35 @@ class ViewStore(TrackingRecorder):
         t = self.table_names()
         models: tuple[SideTable, ...] = self.views + self.side_tables
         return [s for model in models for s in model.create_statements(t)]
+
+    @contextmanager
+    def bulk_loading(self, application_name: str) -> Iterator[None]:
+        """While a catch-up fills empty views from position 0 (a rebuild, a first start), on
+        SQLite: without the views' secondary indexes, made again once at the end (one sort
+        each instead of an update of each index for every row). Elsewhere, or when the views
+        hold anything, nothing changes. An index dropped and not yet made again by a process
+        that died is made again by the next start's create statements."""
+        if self.postgres or self.position(application_name) or not self._views_empty():
+            yield
+            return
+        statements = self.view_statements()
+        names = [m[1] for m in map(INDEX_NAME.match, statements) if m is not None]
+        with self.datastore.transaction(commit=True) as cursor:
+            for name in names:
+                cursor.execute(f"DROP INDEX IF EXISTS {name}")
+        try:
+            yield
+        finally:
+            with self.datastore.transaction(commit=True) as cursor:
+                for statement in statements:
+                    cursor.execute(statement)
+
+    def _views_empty(self) -> bool:
+        with self.reading() as db:
+            for name in (name for model in self.views for name in model.tables):
+                if db.all(f"SELECT 1 FROM {{{name}}} LIMIT 1"):
+                    return False
+        return True
 
     def apply_batch(self, events: Sequence[tuple[int, Any]], tracking: Tracking) -> None:
         """Apply `events` to every view and record `tracking`, all or nothing."""

@@ -95,6 +95,7 @@ def test_the_job_through_snapshots_equals_its_full_replay_at_every_version(
         assert state(cold.get_job(job_id, version=version)) == expected, version
     assert state(cold.get_job(job_id)) == state(replayed(app, job_id, latest))
     assert state(cold.get_job(job_id)) == state(app.get_job(job_id))
+    cold.close()
 
 
 def test_a_load_reads_only_the_events_after_the_nearest_snapshot(
@@ -115,7 +116,8 @@ def test_a_load_reads_only_the_events_after_the_nearest_snapshot(
     latest = cold.get_job(job_id).version
     version = taken[3] + 2
     assert cold.get_job(job_id, version=version).version == version
-    assert reads == [(taken[-1], None), (taken[3], version)]
+    cold.close()
+    assert reads == [(taken[-1], None), (taken[3], version)], (reads, taken, latest)
     assert latest - taken[-1] < 2 * INTERVAL + 2
 
 
@@ -126,3 +128,5 @@ def test_snapshots_off_replays_every_event(tmp_path: Path, database_url: str) ->
     assert app.snapshots is None
     later = open_app(tmp_path, database_url)  # snapshots on again: the old job loads the same
     assert state(later.get_job(job_id)) == state(replayed(app, job_id, app.get_job(job_id).version))
+    later.close()
+    app.close()

@@ -32,10 +32,10 @@ SLOW = settings(
 @pytest.fixture(scope="module")
 def long_job(api: Api) -> int:
     """A stopped job of REPORTS checkpoints: Submitted, Started, Progressed..., StopRequested,
-    Stopped (not_before far away, so no worker takes it meanwhile)."""
+    Stopped (not_before far away, so no worker takes it meanwhile). Its run is recorded under
+    the runtime's own worker id, so the liveness sweep never takes it for a lost worker's."""
     app = api.runtime.app
     job_id = int(api.submit(kind="sleep", params={"seconds": 60}, not_before=LATER)["id"])
-    # As this process's worker, so no sweep hands it back while the reports are recorded.
     app.start(job_id, "run-history", api.runtime.worker_id)
     for step in range(REPORTS):
         app.report(job_id, "run-history", step / REPORTS, {"step": step}, ())
