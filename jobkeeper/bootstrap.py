@@ -78,8 +78,8 @@ class Runtime:
                 settings.store_env(),
                 dispatcher=self.jobs,
                 validate_params=self.kinds.validate,
-                counter=RequestCounts(kind.name for kind in self.kinds),
                 snapshot_interval=settings.snapshot_interval,
+                counter=RequestCounts(kind.name for kind in self.kinds),
             )
             self.view_store = open_view_store(
                 settings.views_env(), VIEWS, side_tables=(cast(SideTable, liveness),)
@@ -127,7 +127,7 @@ class Runtime:
         views = self.views
         return Snapshot(
             jobs=views.job_counts(),
-            waiting=views.count_waiting_jobs(now.isoformat()),
+            waiting=views.waiting_jobs(now.isoformat()),
             live_workers=views.live_workers(time.time() - self.settings.worker_timeout),
             running_by_worker=views.running_by_worker(),
             lag_events=lag.events,

@@ -42,10 +42,10 @@ class Settings:
     rate_commands: str = "60/minute"  # each user's budget of commands (or "off")
     rate_reads: str = "1200/minute"  # each user's budget of reads (or "off")
     redis_url: str = ""  # rate-limit counters shared in Redis; empty: in this process's memory
+    snapshot_interval: int = 25  # events between snapshots of a job; 0: no snapshots
     commands: str = ""  # the commands file of the `command` kind; empty: no programs may run
     metrics_token: str = ""  # a token for GET /metrics alone (admins' tokens also work)
     ready_max_lag: float = 10.0  # /readyz fails while the views are further behind (seconds)
-    snapshot_interval: int = 25  # events between snapshots of a job; 0: no snapshots
     audit_key: str = ""  # signs the audit anchors (HMAC-SHA256); empty: unsigned
 
     @classmethod

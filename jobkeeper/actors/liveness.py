@@ -127,7 +127,7 @@ class Liveness:
         if not self.has_room():
             return
         since = datetime.fromtimestamp(now - self.timeout, UTC).isoformat()
-        for job_id in self.views.waiting_jobs(since, RESEND_LIMIT):
+        for job_id in self.views.longest_waiting(since, RESEND_LIMIT):
             self.dispatcher.dispatch(job_id)
 
     def _hand_back(self, job_id: int, worker: str) -> bool:

@@ -142,8 +142,8 @@ class JobKeeper(Application[str]):
         dispatcher: Dispatcher,
         validate_params: ParamsValidator | None = None,
         clock: Clock | None = None,
-        counter: Counter | None = None,
         snapshot_interval: int = SNAPSHOT_INTERVAL,
+        counter: Counter | None = None,
     ) -> None:
         self.snapshot_interval = max(0, snapshot_interval)
         if self.snapshot_interval:

@@ -49,12 +49,12 @@ def create_statements(t: dict[str, str]) -> list[str]:
         f"CREATE INDEX IF NOT EXISTS view_jobs_status ON {t['jobs']} (status, id)",
         f"CREATE INDEX IF NOT EXISTS view_jobs_phase ON {t['jobs']} (phase, id)",
         f"CREATE INDEX IF NOT EXISTS view_jobs_owner ON {t['jobs']} (owner, id)",
-        f"CREATE INDEX IF NOT EXISTS view_jobs_kind ON {t['jobs']} (kind, id)",
         # What the liveness sweep asks, so it reads only the rows it acts on.
         f"CREATE INDEX IF NOT EXISTS view_jobs_worker ON {t['jobs']} (worker, id) "
         "WHERE worker IS NOT NULL",
         f"CREATE INDEX IF NOT EXISTS view_jobs_waiting ON {t['jobs']} "
         f"(status, ({WAITING_SINCE}), id)",
+        f"CREATE INDEX IF NOT EXISTS view_jobs_kind ON {t['jobs']} (kind, id)",
         # Views written before the running view's phase had its name (one indexed read after).
         f"UPDATE {t['jobs']} SET phase = 'running' WHERE phase = 'active'",
     ]
@@ -227,13 +227,38 @@ def select(
     return db.values_at_once(query, (*params, limit), columns, REAL_COLUMNS, newest_first=True)
 
 
+def select_one(db: Database, columns: Sequence[str], job_id: int) -> tuple[Any, ...] | None:
+    """Job `job_id`'s row as `select` gives rows (its `columns`, as stored), or None."""
+    unknown = set(columns) - set(COLUMNS)
+    if unknown:
+        raise ValueError(f"the jobs view has no columns {sorted(unknown)}")
+    rows = db.values(f"SELECT {', '.join(columns)} FROM {{jobs}} WHERE id = ?", (job_id,))
+    return rows[0] if rows else None
+
+
+def longest_waiting(db: Database, since: str, limit: int) -> list[int]:
+    """Queued jobs due since before `since` (ISO text), the longest waiting first; an index
+    orders the jobs by status and that time, so this reads only the rows it returns."""
+    rows = db.values(
+        f"SELECT id FROM {{jobs}} WHERE status = ? AND ({WAITING_SINCE}) < ? "
+        f"ORDER BY ({WAITING_SINCE}), id LIMIT ?",
+        (Status.QUEUED.value, since, limit),
+    )
+    return [row[0] for row in rows]
+
+
+def run_by(db: Database, worker: str) -> list[int]:
+    """The jobs the view shows run by `worker` (an index holds only jobs with a worker)."""
+    return [row[0] for row in db.values("SELECT id FROM {jobs} WHERE worker = ?", (worker,))]
+
+
 def counts(db: Database) -> list[tuple[str, str, int]]:
     """How many jobs there are of each status and kind."""
     rows = db.all("SELECT status, kind, COUNT(*) AS n FROM {jobs} GROUP BY status, kind")
     return [(row["status"], row["kind"], int(row["n"])) for row in rows]
 
 
-def count_waiting(db: Database, now: str) -> int:
+def waiting(db: Database, now: str) -> int:
     """How many queued jobs are due (`not_before` passed, as ISO text in UTC) at `now`."""
     row = db.one(
         "SELECT COUNT(*) AS n FROM {jobs} "
@@ -251,29 +276,6 @@ def running_by_worker(db: Database) -> list[tuple[str, int]]:
         ("running",),
     )
     return [(row["worker"], int(row["n"])) for row in rows]
-def select_one(db: Database, columns: Sequence[str], job_id: int) -> tuple[Any, ...] | None:
-    """Job `job_id`'s row as `select` gives rows (its `columns`, as stored), or None."""
-    unknown = set(columns) - set(COLUMNS)
-    if unknown:
-        raise ValueError(f"the jobs view has no columns {sorted(unknown)}")
-    rows = db.values(f"SELECT {', '.join(columns)} FROM {{jobs}} WHERE id = ?", (job_id,))
-    return rows[0] if rows else None
-
-
-def waiting(db: Database, since: str, limit: int) -> list[int]:
-    """Queued jobs due since before `since` (ISO text), the longest waiting first; an index
-    orders the jobs by status and that time, so this reads only the rows it returns."""
-    rows = db.values(
-        f"SELECT id FROM {{jobs}} WHERE status = ? AND ({WAITING_SINCE}) < ? "
-        f"ORDER BY ({WAITING_SINCE}), id LIMIT ?",
-        (Status.QUEUED.value, since, limit),
-    )
-    return [row[0] for row in rows]
-
-
-def run_by(db: Database, worker: str) -> list[int]:
-    """The jobs the view shows run by `worker` (an index holds only jobs with a worker)."""
-    return [row[0] for row in db.values("SELECT id FROM {jobs} WHERE worker = ?", (worker,))]
 
 
 def active_workers(db: Database) -> set[str]:

@@ -98,6 +98,7 @@ class Projector:
         self.app, self.projection = app, projection
         self.lock, self.standby_interval = lock, standby_interval
         self._holding = lock is None
+        self._on_batch: Callable[[int], None] | None = None  # a rebuild's progress
         self._checked_at = 0.0
         self.batch_size, self.poll_interval, self.settle = batch_size, poll_interval, settle
         self._reader = ViewEventReader(app.mapper)
@@ -152,6 +153,8 @@ class Projector:
         with self._advanced:
             self._position = last
             self._advanced.notify_all()
+        if self._on_batch is not None:
+            self._on_batch(last)
         return len(batch)
 
     def _apply_read_ahead(self, first: Sequence[Notification]) -> int:
@@ -203,19 +206,15 @@ class Projector:
 
     def rebuild(self, on_batch: Callable[[int], None] | None = None) -> int:
         """Empty the views and replay the whole event log into them; returns how many events
-        were applied. `on_batch` hears the new position after each batch (without it, the
-        replay reads ahead as a catch-up does)."""
+        were applied. `on_batch` hears the new position after each batch."""
         with self._applying:
             self.projection.view.drop(self.app.name)
             self._position = 0
-        if on_batch is None:
+        self._on_batch = on_batch
+        try:
             return self.catch_up()
-        applied = 0
-        while count := self._apply_next_batch():
-            applied += count
-            if on_batch is not None:
-                on_batch(self._position)
-        return applied
+        finally:
+            self._on_batch = None
 
     def _apply_next_batch(self) -> int:
         with self._applying:

@@ -44,10 +44,10 @@ class Views:
         with self.store.reading() as db:
             return jobs.counts(db)
 
-    def count_waiting_jobs(self, now: str) -> int:
-        """How many queued jobs are due at `now` (ISO text, UTC)."""
+    def waiting_jobs(self, now: str) -> int:
+        """Queued jobs due at `now` (ISO text, UTC)."""
         with self.store.reading() as db:
-            return jobs.count_waiting(db, now)
+            return jobs.waiting(db, now)
 
     def running_by_worker(self) -> list[tuple[str, int]]:
         """How many jobs each worker runs."""
@@ -65,10 +65,10 @@ class Views:
         with self.store.reading() as db:
             return jobs.active_workers(db)
 
-    def waiting_jobs(self, since: str, limit: int) -> list[int]:
+    def longest_waiting(self, since: str, limit: int) -> list[int]:
         """Queued jobs due since before `since` (ISO text), the longest waiting first."""
         with self.store.reading() as db:
-            return jobs.waiting(db, since, limit)
+            return jobs.longest_waiting(db, since, limit)
 
     def jobs_run_by(self, worker: str) -> list[int]:
         """The jobs the view shows run by `worker`."""

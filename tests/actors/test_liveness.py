@@ -152,7 +152,7 @@ def test_the_sweeps_reads_use_their_indexes_on_sqlite(
 
         db.values = explained  # type: ignore[method-assign]
         if query == "waiting":
-            jobs.waiting(db, START.isoformat(), 10)
+            jobs.longest_waiting(db, START.isoformat(), 10)
         else:
             jobs.run_by(db, "worker-1")
     assert any(index in line for line in seen), seen
