@@ -23,6 +23,7 @@ from jobkeeper.actors import liveness
 from jobkeeper.actors.host import STOP_TOPICS, JobHost, poke, poke_listener
 from jobkeeper.actors.job_actor import RunSettings
 from jobkeeper.application.app import ADMIN, JobKeeper
+from jobkeeper.application.audit import Auditor
 from jobkeeper.application.ports import Undispatched
 from jobkeeper.application.readiness import Check, Lag, Readiness, lag_check, views_lag
 from jobkeeper.dispatch.broker import BrokerUnreachableError, check_broker, open_broker
@@ -31,13 +32,16 @@ from jobkeeper.domain.errors import DomainError
 from jobkeeper.domain.job import SYSTEM
 from jobkeeper.kinds.command import CommandKind
 from jobkeeper.kinds.registry import KindRegistry, default_registry
-from jobkeeper.observability.metrics import RequestCounts, Snapshot
+from jobkeeper.observability.metrics import RequestCounts, Snapshot, count_verified_rows
 from jobkeeper.projections.lock import ViewsLock
+from jobkeeper.projections.maintenance import ViewsCheck
+from jobkeeper.projections.maintenance import check as check_views
 from jobkeeper.projections.projector import VIEWS, Projector, ViewProjection
 from jobkeeper.projections.store import SideTable, open_view_store
 from jobkeeper.projections.views import Views
 from jobkeeper.settings import ADMIN_TOKEN_FILE, Settings
 from jobkeeper.stores.feeds import Feed, TopicFeed, WakeFeed
+from jobkeeper.stores.heads import latest_events
 from jobkeeper.stores.locks import process_lock
 from jobkeeper.stores.postgres import (
     DatabaseUnreachableError,
@@ -96,6 +100,7 @@ class Runtime:
             self.feeds.append(WakeFeed(self.app, self.projector.wake))
         waiter = self.projector.wait if self.projector else None
         self.views = Views(self.view_store, self.app.name, waiter)
+        self.audit = open_auditor(self.app, settings)
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.host: pykka.ActorRef[Any] | None = None
         self.worker: dramatiq.Worker | None = None
@@ -135,6 +140,12 @@ class Runtime:
             lag_events=lag.events,
             lag_seconds=lag.seconds,
         )
+
+    def verify_views(self) -> ViewsCheck:
+        """Compare every view row with a replay of the log; count the rows in the metrics."""
+        found = check_views(self.app, self.view_store)
+        count_verified_rows(found.compared)
+        return found
 
     def views_lag(self) -> Lag:
         """How far the views are behind the event log now."""
@@ -268,6 +279,11 @@ def write_admin_token(data: Path, token: str) -> None:
     with os.fdopen(descriptor, "w") as file:
         file.write(token + "\n")
     os.chmod(path, 0o600)
+
+
+def open_auditor(app: JobKeeper, settings: Settings) -> Auditor:
+    """The audit's checks and anchors over `app`'s event store."""
+    return Auditor(app.recorder, app.mapper, latest_events(app.recorder), settings.audit_key)
 
 
 def open_app(settings: Settings) -> JobKeeper:

@@ -49,6 +49,7 @@ class Settings:
     ready_max_lag: float = 10.0  # /readyz fails while the views are further behind (seconds)
     session_hours: float = 12.0  # how long a web app session lasts
     session_secret: str = ""  # mixed into every session's signing key (same in every process)
+    audit_key: str = ""  # signs the audit anchors (HMAC-SHA256); empty: unsigned
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -19,6 +19,7 @@ from eventsourcing.domain import BaseAggregate
 from eventsourcing.persistence import IntegrityError, Recording, StoredEvent
 from eventsourcing.utils import get_topic
 
+from jobkeeper.application import chain
 from jobkeeper.application.caches import LiveJobs, TokenCache
 from jobkeeper.application.history import (
     EventSource,
@@ -88,6 +89,8 @@ log = logging.getLogger(__name__)
 ADMIN = "admin"
 SNAPSHOT_INTERVAL = 25
 """Events between snapshots of a job: a load replays fewer than this many events."""
+CHAINED = (Job.Event, User.Event)
+"""The events that are hash-chained: every job's and every user's."""
 COMMAND_RETRIES = 20
 NUMBER_RETRIES = 200
 
@@ -110,10 +113,36 @@ class _AnsweredElsewhere(Exception):
 def _project(aggregate: Any, events: Iterable[Any]) -> Any:
     """Apply `events` to `aggregate` (None for a new one): the library's `project_aggregate`
     without its per-event runtime protocol check, which costs more than the event itself
-    (bench: a report's CPU time, bench/RESULTS.md)."""
+    (bench: a report's CPU time, bench/RESULTS.md). The aggregate keeps its chain's head."""
     for event in events:
         aggregate = event.mutate(aggregate)
+        head = vars(event).get(chain.HASH)
+        if head is not None:
+            vars(aggregate)[chain.HEAD] = head
     return aggregate
+
+
+def _chain(
+    processing_event: ProcessingEvent[str], stored_head: Callable[[str], str]
+) -> dict[str, str]:
+    """Give every new job and user event its hash, linked to the one before it in its
+    stream; answer each stream's new head (kept once the events are recorded). The head
+    before them is the aggregate's in hand, or `stored_head` for an event saved on its own."""
+    heads: dict[str, str] = {}
+    for event in processing_event.events:
+        if not isinstance(event, CHAINED):
+            continue
+        stream = event.originator_id
+        prev = heads.get(stream)
+        if prev is None:
+            aggregate = processing_event.aggregates.get(stream)
+            prev = stored_head(stream) if aggregate is None else chain.head_of(aggregate)
+        state = vars(event)
+        state[chain.PREV] = prev
+        state[chain.HASH] = heads[stream] = chain.link(
+            stream, event.originator_version, get_topic(type(event)), state, prev
+        )
+    return heads
 
 
 def _no_validation(kind: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -166,7 +195,11 @@ class JobKeeper(Application[str]):
             else:
                 processing_event.collect_events(obj)
         processing_event.saved_kwargs.update(kwargs)
+        heads = _chain(processing_event, self._stored_head)
         recordings = self._record(processing_event)
+        for aggregate_id, head in heads.items():
+            if aggregate_id in processing_event.aggregates:
+                vars(processing_event.aggregates[aggregate_id])[chain.HEAD] = head
         self._take_snapshots(processing_event)
         self._notify(recordings)
         return recordings
@@ -191,6 +224,14 @@ class JobKeeper(Application[str]):
                     self.snapshots.put([Job.Snapshot.take(job)])
                 except Exception:
                     log.warning("no snapshot of %s at %d", aggregate_id, job.version, exc_info=True)
+
+    def _stored_head(self, stream: str) -> str:
+        """The hash of the stream's latest recorded event (GENESIS when it has none)."""
+        latest = self.recorder.select_events(stream, desc=True, limit=1)
+        if not latest:
+            return chain.GENESIS
+        head = vars(self.mapper.to_domain_event(latest[0])).get(chain.HASH, chain.GENESIS)
+        return str(head)
 
     def add_listener(self, listener: Listener) -> None:
         """Call `listener` with the recordings of every save made by this process."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
 
+from jobkeeper.application.chain import HASH
 from jobkeeper.domain.job import JSON, Job
 
 ENVELOPE_FIELDS = frozenset(
@@ -39,6 +40,8 @@ class HistoryEntry:
     at: datetime
     by: str
     data: dict[str, JSON]
+    hash: str | None = None
+    """The event's link in its job's hash chain (None: recorded before the chains)."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ def history_entry(event: Job.Event) -> HistoryEntry:
             for f in dataclasses.fields(event)
             if f.name not in ENVELOPE_FIELDS
         },
+        hash=vars(event).get(HASH),
     )
 
 

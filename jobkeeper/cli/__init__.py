@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import click
 
-from jobkeeper.cli import accounts, follow, jobs, starts, views
+from jobkeeper.cli import accounts, audit, follow, jobs, starts, views
 from jobkeeper.cli.exits import HELP, INTERRUPTED, USAGE, CliError
 from jobkeeper.cli.session import client_options
 
@@ -36,6 +36,7 @@ for command in (
     *follow.COMMANDS,
     *accounts.COMMANDS,
     views.views,
+    audit.audit,
 ):
     cli.add_command(command)
 

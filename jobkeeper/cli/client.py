@@ -88,6 +88,15 @@ class Api:
                 return
             params[cursor] = following
 
+    def download(self, path: str) -> Iterator[bytes]:
+        """The body of a streamed download, a chunk at a time (CliError unless 2xx)."""
+        try:
+            with self.http.stream("GET", f"{API}{path}", timeout=STREAM_TIMEOUT) as response:
+                check(response, self.connection, read=True)
+                yield from response.iter_bytes()
+        except httpx.TransportError as error:
+            raise self.unreachable(error) from None
+
     def events(self, job_id: int, last_id: str | None = None) -> Iterator[tuple[str, str, Any]]:
         """The job's server-sent events as (id, event, data) until the server ends the stream
         at the job's end; a stream the server ends early is taken up again after its last id."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 SUCCESS = 0
-FAILED = 1  # the job failed (wait, submit --wait, watch), or views verify found differences
+FAILED = 1  # the job failed (wait, submit --wait, watch); views or audit verify found faults
 USAGE = 2
 CANCELLED = 3
 STOPPED = 4
@@ -20,7 +20,7 @@ BY_STATUS = {"succeeded": SUCCESS, "failed": FAILED, "cancelled": CANCELLED, "st
 HELP = """\b
 Exit statuses:
   0    success (wait, submit --wait, watch: the job succeeded)
-  1    the job failed; views verify found differences
+  1    the job failed; views verify found differences; audit verify found a broken chain
   2    usage error, or input the server refused (400, 422)
   3    the job was cancelled
   4    the job is stopped

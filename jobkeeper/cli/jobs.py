@@ -214,22 +214,47 @@ def show(session: Session, job_id: int, version: int | None) -> int:
     return SUCCESS
 
 
+EXPORTS = ("ndjson", "csv")
+
+
 @click.command(
     epilog="\b\nExamples:\n  jobkeeper history 7\n  jobkeeper history 7 --type StopRequested"
-    " --type Stopped\n  jobkeeper history 7 --newest-first -o json"
+    " --type Stopped\n  jobkeeper history 7 --newest-first -o json\n"
+    "  jobkeeper history 7 --export csv > job-7.csv"
 )
 @click.argument("job_id", metavar="ID", type=int)
 @click.option(
     "--type", "types", multiple=True, metavar="T", help="only events of type T; repeat it"
 )
 @click.option("--newest-first", is_flag=True, help="the latest events first")
+@click.option(
+    "--export",
+    type=click.Choice(EXPORTS),
+    help="the whole history as the server's download (with each event's hash), streamed to "
+    "stdout: ndjson (one JSON object a line) or csv",
+)
 @click.option("--page-size", type=click.IntRange(1, 1000), default=1000, hidden=True)
 @client_command
 def history(
-    session: Session, job_id: int, types: tuple[str, ...], newest_first: bool, page_size: int
+    session: Session,
+    job_id: int,
+    types: tuple[str, ...],
+    newest_first: bool,
+    export: str | None,
+    page_size: int,
 ) -> int:
     """Every event of a job, oldest first: version, type, when, by whom, what (paged through
     to the end)."""
+    if export is not None:
+        if types or newest_first:
+            raise CliError(
+                "--export gives the whole history: leave out --type and --newest-first", USAGE
+            )
+        stdout = sys.stdout.buffer
+        for chunk in session.api.download(f"/jobs/{job_id}/history.{export}"):
+            stdout.write(chunk)
+        stdout.flush()
+        return SUCCESS
     order = "desc" if newest_first else None
     path = f"/jobs/{job_id}/history"
     pages = session.api.pages(

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from jobkeeper.application.app import Outcome
+from jobkeeper.application.audit import Auditor
 from jobkeeper.application.history import HistoryEntry, HistoryPage
 from jobkeeper.application.idempotency import Keyed
 from jobkeeper.application.readiness import Readiness
@@ -20,6 +21,7 @@ from jobkeeper.domain.tokens import NewToken
 from jobkeeper.domain.user import User
 from jobkeeper.kinds.registry import KindRegistry
 from jobkeeper.observability.metrics import Snapshot
+from jobkeeper.projections.maintenance import ViewsCheck
 from jobkeeper.projections.views import Views
 
 
@@ -109,6 +111,15 @@ class Service(Protocol):
 
     def metrics_snapshot(self) -> Snapshot:
         """What the views say now, for the metrics' gauges."""
+        ...
+
+    @property
+    def audit(self) -> Auditor:
+        """The hash chains' checks and anchors."""
+        ...
+
+    def verify_views(self) -> ViewsCheck:
+        """Every view row compared with a replay of the log."""
         ...
 
     @property

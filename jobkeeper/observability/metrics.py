@@ -11,7 +11,7 @@ process that answers, so every process gives the same answer.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from prometheus_client import (
@@ -55,6 +55,11 @@ STEP_SECONDS = Histogram(
     "Time a job's kind took for one step, by kind",
     ["kind"],
     buckets=(0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60),
+)
+VIEW_ROWS_VERIFIED = Counter(
+    "jobkeeper_view_rows_verified_total",
+    "View rows compared with a replay of the log, by table and outcome (match, differ, missing)",
+    ["table", "outcome"],
 )
 RATE_LIMITED = Counter(
     "jobkeeper_rate_limited_total",
@@ -154,3 +159,9 @@ class RequestCounts:
 
     def commanded(self, command: str, outcome: str) -> None:
         COMMANDS.labels(command, outcome).inc()
+
+
+def count_verified_rows(compared: Mapping[tuple[str, str], int]) -> None:
+    """Add the rows of one views check to the verified-rows counter."""
+    for (table, outcome), rows in compared.items():
+        VIEW_ROWS_VERIFIED.labels(table, outcome).inc(rows)

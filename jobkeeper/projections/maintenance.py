@@ -7,6 +7,7 @@ a verify replays the log into a scratch view store with the same code and compar
 from __future__ import annotations
 
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,8 +62,32 @@ class Difference:
         return f"{where} is {self.view!r} in the views, {self.replay!r} in a replay"
 
 
-def verify(app: Application[str], store: ViewStore) -> list[Difference]:
-    """Every difference between the views and a fresh replay of the whole log.
+@dataclass(frozen=True)
+class ViewsCheck:
+    """What a check of the views found: the differences, and the rows it compared by table
+    and outcome (match, differ, missing)."""
+
+    differences: list[Difference]
+    compared: dict[tuple[str, str], int]
+
+    @property
+    def intact(self) -> bool:
+        """Whether every view row matches the replay."""
+        return not self.differences
+
+
+def check(app: Application[str], store: ViewStore) -> ViewsCheck:
+    """`verify`, with the count of rows compared."""
+    compared: Counter[tuple[str, str]] = Counter()
+    differences = verify(app, store, compared)
+    return ViewsCheck(differences, dict(compared))
+
+
+def verify(
+    app: Application[str], store: ViewStore, compared: Counter[tuple[str, str]] | None = None
+) -> list[Difference]:
+    """Every difference between the views and a fresh replay of the whole log; `compared`
+    counts the rows of the first comparison by table and outcome (match, differ, missing).
 
     It may run beside the processes that keep the views: it compares once the views have
     reached the position it replayed to, and a row that differs is checked again after a
@@ -74,7 +99,7 @@ def verify(app: Application[str], store: ViewStore) -> list[Difference]:
             replaying = Projector(app, ViewProjection(scratch))
             replaying.catch_up()
             store.wait_for(app.name, replaying.position, CATCH_UP_TIMEOUT)
-            differences = list(_compare(store, scratch, limit=replaying.position))
+            differences = list(_compare(store, scratch, limit=replaying.position, seen=compared))
             if differences:
                 replaying.catch_up()
                 store.wait_for(app.name, replaying.position, CATCH_UP_TIMEOUT)
@@ -102,8 +127,12 @@ def _scratch_env(folder: Path) -> dict[str, str]:
     }
 
 
-def _compare(store: ViewStore, scratch: ViewStore, *, limit: int) -> Iterator[Difference]:
+def _compare(
+    store: ViewStore, scratch: ViewStore, *, limit: int,
+    seen: Counter[tuple[str, str]] | None = None,
+) -> Iterator[Difference]:
     """Differences of the rows that a replay up to position `limit` accounts for."""
+    seen = Counter() if seen is None else seen
     for table in (name for view in store.views for name in view.tables):
         key = KEYS[table]
         views, replay = _rows(store, table, key), _rows(scratch, table, key)
@@ -112,17 +141,20 @@ def _compare(store: ViewStore, scratch: ViewStore, *, limit: int) -> Iterator[Di
             if replay_row is None or (view_row is not None and view_row[key] < replay_row[key]):
                 assert view_row is not None
                 if not _after_limit(table, view_row, limit):
+                    seen[table, "missing"] += 1
                     yield Difference(table, view_row[key], None, view_row, None)
                 view_row = next(views, None)
             elif view_row is None or replay_row[key] < view_row[key]:
+                seen[table, "missing"] += 1
                 yield Difference(table, replay_row[key], None, None, replay_row)
                 replay_row = next(replay, None)
             else:
-                for column, value in replay_row.items():
-                    if view_row.get(column) != value:
-                        yield Difference(
-                            table, replay_row[key], column, view_row.get(column), value
-                        )
+                differ = [c for c, value in replay_row.items() if view_row.get(c) != value]
+                seen[table, "differ" if differ else "match"] += 1
+                for column in differ:
+                    yield Difference(
+                        table, replay_row[key], column, view_row.get(column), replay_row[column]
+                    )
                 view_row, replay_row = next(views, None), next(replay, None)
 
 

@@ -242,6 +242,21 @@ def test_show_and_history_of_a_job(server: Server) -> None:
     refused(jk(server, "history", "999999"), 5, "999999")
 
 
+def test_history_export_streams_the_whole_history_with_hashes(server: Server) -> None:
+    job_id = submit(server, "sleep", "seconds=0.2", "step=0.1")
+    server.wait_status(job_id, "succeeded")
+    history = server.history(job_id)
+    lines = ok(jk(server, "history", str(job_id), "--export", "ndjson")).splitlines()
+    assert [json.loads(line) for line in lines] == history
+    assert all(len(entry["hash"]) == 64 for entry in history)
+    rows = ok(jk(server, "history", str(job_id), "--export", "csv")).splitlines()
+    assert rows[0] == "version,type,at,by,hash,data"
+    assert [row.split(",")[4] for row in rows[1:]] == [entry["hash"] for entry in history]
+    refused(jk(server, "history", "999999", "--export", "csv"), 5, "999999")
+    refused(jk(server, "history", str(job_id), "--export", "csv", "--newest-first"), 2, "--export")
+    refused(jk(server, "history", str(job_id), "--export", "xml"), 2, "xml")
+
+
 # Commands on jobs.
 
 

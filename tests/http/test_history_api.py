@@ -104,7 +104,8 @@ def test_the_first_page_holds_a_hundred_events_and_entries_keep_their_shape(
     assert [e["version"] for e in page["items"]] == list(range(1, 101))
     assert page["next_after"] == 100
     first, third = page["items"][0], page["items"][2]
-    assert list(first) == ["version", "type", "at", "by", "data"]
+    assert list(first) == ["version", "type", "at", "by", "data", "hash"]
+    assert all(len(e["hash"]) == 64 for e in page["items"])
     assert first["type"] == "Submitted" and first["by"] == "admin"
     assert third == {**third, "type": "Progressed", "by": "system"}
     assert third["data"] == {"progress": 0.0, "checkpoint": {"step": 0}, "lines": []}

@@ -320,7 +320,7 @@ def test_history_lists_every_event_in_order(api: Api) -> None:
     assert items[1]["type"] == "Started" and items[1]["by"] == "system"
     assert items[0]["data"]["params"] == {"seconds": 0.3, "step": 0.1}
     assert items[-1]["data"]["result"] == {"slept": 0.3}
-    assert set(items[0]) == {"version", "type", "at", "by", "data"}
+    assert set(items[0]) == {"version", "type", "at", "by", "data", "hash"}
     assert api.client.simulate_get("/api/v1/jobs/424242/history").status_code == 404
 
 

@@ -120,6 +120,10 @@ class HistoryEntryOut(Out):
     at: datetime
     by: str = Field(description="the user who caused it, or `system`")
     data: dict[str, Any]
+    hash: str | None = Field(
+        description="the event's link in the job's hash chain (SHA-256, hex); null for "
+        "events recorded before the chains"
+    )
 
 
 class HistoryPageOut(Out):
@@ -143,3 +147,62 @@ class KindList(Out):
     """The registered kinds."""
 
     items: list[KindOut]
+
+
+class HeadOut(Out):
+    """The latest hashed event of one chain."""
+
+    stream: str = Field(description="`job-N` or `user-NAME`")
+    version: int
+    hash: str
+
+
+class AnchorsOut(Out):
+    """The head of every chain, and a digest over them all."""
+
+    algorithm: Literal["sha256"]
+    digest: str = Field(description="SHA-256 of one `stream version hash` line per head, sorted")
+    heads: list[HeadOut]
+    unhashed_streams: int = Field(description="streams recorded before the chains only")
+    signature: str | None = Field(
+        None, description="HMAC-SHA256 of the digest under JOBKEEPER_AUDIT_KEY, when set"
+    )
+
+
+class ChainHeadOut(Out):
+    """Where a chain ends."""
+
+    version: int
+    hash: str
+
+
+class BrokenLinkOut(Out):
+    """The first broken link of a chain."""
+
+    stream: str
+    version: int = Field(description="the version at which the chain breaks")
+    problem: str = Field(description="what differs, in words")
+    recorded: str | None = Field(description="the hash recorded (or kept earlier)")
+    computed: str | None = Field(description="the hash the chain gives now")
+
+
+class ChainReportOut(Out):
+    """A job's hash chain, recomputed."""
+
+    stream: str
+    intact: bool
+    events: int
+    unhashed: int = Field(description="events recorded before the chain started (no hash)")
+    hashed_from: int | None = Field(description="the version the chain starts at")
+    head: ChainHeadOut | None
+    broken: BrokenLinkOut | None
+
+
+class ViewsCheckOut(Out):
+    """The views compared with a replay of the log."""
+
+    intact: bool
+    rows: dict[str, dict[str, int]] = Field(
+        description="rows compared, by table and outcome (match, differ, missing)"
+    )
+    differences: list[str]

@@ -7,6 +7,7 @@ from jobkeeper.http.consistency import CHANGED_HEADER, POSITION_HEADER
 from jobkeeper.http.idempotency import HEADERS as IDEMPOTENCY_HEADERS
 from jobkeeper.http.idempotency import REPLAYED_HEADER
 from jobkeeper.http.routing import API_V1, Operation, Reply, Route, create, errors, get
+from jobkeeper.http.v1.audit import AuditHead, AuditViews, JobHistoryCsv, JobVerify
 from jobkeeper.http.v1.commands import JobCommand
 from jobkeeper.http.v1.history import NDJSON, JobHistory, JobHistoryDownload
 from jobkeeper.http.v1.jobs import JobCollection, JobItem, JobPhaseCollection
@@ -25,6 +26,8 @@ from jobkeeper.http.v1.models import (
     UserListQuery,
 )
 from jobkeeper.http.v1.responses import (
+    AnchorsOut,
+    ChainReportOut,
     HistoryPageOut,
     JobList,
     JobOut,
@@ -37,6 +40,7 @@ from jobkeeper.http.v1.responses import (
     TokenOut,
     UserOut,
     UserPage,
+    ViewsCheckOut,
 )
 from jobkeeper.http.v1.stream import JobListStream, JobStream
 from jobkeeper.http.v1.tokens import TokenCollection, TokenItem
@@ -188,7 +192,7 @@ JOB_ROUTES = [
                 {
                     200: Reply(
                         "One JSON object per line, each a history entry "
-                        "(version, type, at, by, data)",
+                        "(version, type, at, by, data, hash)",
                         media=(NDJSON,),
                     ),
                     **errors(404),
@@ -293,4 +297,71 @@ USER_ROUTES = [
         "users",
     ),
 ]
-V1_ROUTES = [*JOB_ROUTES, *USER_ROUTES]
+AUDIT_ROUTES = [
+    Route(
+        f"{JOB}/verify",
+        lambda w: JobVerify(w.service),
+        (
+            get(
+                "The job's hash chain recomputed: intact, or its first broken link",
+                ChainReportOut,
+                404,
+                description="Reads the stored rows themselves: a row changed, removed or "
+                "moved in the database is named by its version. A chain rewritten whole "
+                "is caught only against a head kept earlier (`jobkeeper audit verify "
+                "--against`).",
+            ),
+        ),
+        "audit",
+    ),
+    Route(
+        f"{JOB}/history.csv",
+        lambda w: JobHistoryCsv(w.service),
+        (
+            Operation(
+                "GET",
+                "Every event of the job, oldest first, as a streamed CSV download",
+                {
+                    200: Reply(
+                        "A header row, then version, type, at, by, hash and data (JSON) "
+                        "of each event",
+                        media=("text/csv",),
+                    ),
+                    **errors(404),
+                },
+            ),
+        ),
+        "audit",
+    ),
+    Route(
+        f"{API}/audit/head",
+        lambda w: AuditHead(w.service),
+        (
+            get(
+                "The head of every hash chain and a digest over them all (admins only)",
+                AnchorsOut,
+                403,
+                description="Keep a copy elsewhere: `jobkeeper audit verify --against FILE` "
+                "finds any chain rewritten since. With JOBKEEPER_AUDIT_KEY set, the digest "
+                "is signed (HMAC-SHA256).",
+            ),
+        ),
+        "audit",
+    ),
+    Route(
+        f"{API}/audit/views",
+        lambda w: AuditViews(w.service),
+        (
+            get(
+                "Every view row compared with a replay of the log (admins only)",
+                ViewsCheckOut,
+                403,
+                description="Replays the whole log into a scratch store: it takes as long "
+                "as a rebuild of the views. The rows compared are counted in /metrics "
+                "(`jobkeeper_view_rows_verified_total`).",
+            ),
+        ),
+        "audit",
+    ),
+]
+V1_ROUTES = [*JOB_ROUTES, *USER_ROUTES, *AUDIT_ROUTES]
