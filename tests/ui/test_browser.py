@@ -7,6 +7,8 @@ which a reload would drop.
 
 from __future__ import annotations
 
+import csv
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -217,6 +219,15 @@ def test_the_history_and_time_travel(open_page: Callable[..., Any], server: Serv
     page.get_by_role("link", name="See it now").click()
     page.wait_for_url(f"**/jobs/{job_id}")
     assert page.locator(".summary .status").inner_text() == "succeeded"
+    with page.expect_download() as ndjson:
+        page.locator("#history-ndjson").click()
+    lines = [json.loads(line) for line in Path(ndjson.value.path()).read_text().splitlines()]
+    assert [e["version"] for e in lines] == list(range(1, len(history) + 1))
+    assert all(len(e["hash"]) == 64 for e in lines)  # each event's SHA-256, for audit
+    with page.expect_download() as csv_file:
+        page.locator("#history-csv").click()
+    rows = list(csv.DictReader(Path(csv_file.value.path()).read_text().splitlines()))
+    assert [r["hash"] for r in rows] == [e["hash"] for e in lines]
 
 
 def test_a_long_history_comes_in_pages_and_time_travel_opens_the_page_of_its_event(
