@@ -456,6 +456,38 @@ def schema_fields(schema: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def variants(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """The choices of a schema made of `oneOf` branches told apart by a discriminator (the
+    `command` kind: one branch per allowed command): each one's value, title, description
+    and branch schema. An empty list for a plain schema."""
+    key = schema.get("discriminator", {}).get("propertyName")
+    out = []
+    for branch in schema.get("oneOf", []) if key else []:
+        value = branch.get("properties", {}).get(key, {}).get("const")
+        if isinstance(value, str):
+            title, description = branch.get("title", value), branch.get("description", "")
+            out.append(
+                {"key": key, "value": value, "title": title, "description": description,
+                 "schema": branch}
+            )  # fmt: skip
+    return out
+
+
+def form_fields(
+    schema: dict[str, Any], variant: str
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The fields of the form, and the chosen variant (None for a plain schema or when none
+    is chosen yet): a variant's fields leave out its discriminator, which the form sends."""
+    choices = variants(schema)
+    if not choices:
+        return schema_fields(schema), None
+    chosen = next((c for c in choices if c["value"] == variant), None)
+    if chosen is None:
+        return [], None
+    specs = [f for f in schema_fields(chosen["schema"]) if f["name"] != chosen["key"]]
+    return specs, chosen
+
+
 def _limit_text(spec: dict[str, Any]) -> str:
     parts = []
     if "exclusiveMinimum" in spec:
@@ -506,6 +538,11 @@ class SubmitPage(Page):
                 raise falcon.HTTPBadRequest(title="No such job", description="from= takes a job id")
             job = self.service.app.get_job(int(source), to_change=False)
             kind_name, values, name = job.kind, dict(job.params), job.name
+        variant = (req.get_param("variant") or "").strip()
+        chosen = next((k for k in self._kinds() if k.name == kind_name), None)
+        choices = variants(chosen.schema()) if chosen else []
+        if choices and variant:
+            values[choices[0]["key"]] = variant
         self._render(resp, session, kind_name, values, name, {}, "")
 
     def _render(
@@ -524,12 +561,19 @@ class SubmitPage(Page):
         if kind_name and chosen is None:
             general = general or f"there is no kind {kind_name!r}; choose one of the list"
             status = falcon.HTTP_400
-        specs = schema_fields(chosen.schema()) if chosen else []
+        schema = chosen.schema() if chosen else {}
+        choices = variants(schema)
+        picked = str(values.get(choices[0]["key"], "")) if choices else ""
+        specs, variant = form_fields(schema, picked) if chosen else ([], None)
+        if picked and variant is None:
+            general = general or f"there is no choice {picked!r}; choose one of the list"
+            status = falcon.HTTP_400
         for spec in specs:
             spec["value"] = values.get(spec["name"], spec["default"])
             spec["error"] = errors.get(spec["name"], "")
         page(resp, "submit.html", session, status=status, kinds=kinds, chosen=chosen,
-             fields=specs, name=name, errors=errors, general=general)  # fmt: skip
+             fields=specs, name=name, errors=errors, general=general, variants=choices,
+             variant=variant)  # fmt: skip
 
     def _submit(self, req: falcon.Request, resp: falcon.Response) -> None:
         session = viewer(req)
@@ -541,10 +585,18 @@ class SubmitPage(Page):
         if chosen is None:
             self._render(resp, session, kind_name, {}, name, {}, "choose a kind", falcon.HTTP_400)
             return
-        specs = schema_fields(chosen.schema())
         params: dict[str, Any] = {}
         raw_values: dict[str, Any] = {}
         errors: dict[str, str] = {}
+        choices = variants(chosen.schema())
+        picked = field(data, "variant") if choices else ""
+        specs, variant = form_fields(chosen.schema(), picked)
+        if choices:
+            if variant is None:
+                message = "choose one of the list: " + ", ".join(c["value"] for c in choices)
+                self._render(resp, session, kind_name, {}, name, {}, message, falcon.HTTP_400)
+                return
+            params[variant["key"]] = raw_values[variant["key"]] = variant["value"]
         for spec in specs:
             key = f"p.{spec['name']}"
             raw = field(data, key).strip()
@@ -560,7 +612,7 @@ class SubmitPage(Page):
                 params[spec["name"]] = convert(spec["type"], raw)
             except ValueError:
                 errors[spec["name"]] = f"must be {'a whole number' if spec['type'] == 'integer' else 'a number'}"  # noqa: E501
-        if not errors:
+        if not errors and not choices:
             errors = model_errors(chosen.params, params)
         if len(name) > 200:
             errors["name"] = "at most 200 characters"
@@ -569,9 +621,15 @@ class SubmitPage(Page):
                          "the job was not submitted: fix the fields marked below",
                          falcon.HTTP_400)  # fmt: skip
             return
-        outcome = self.service.app.submit(
-            kind=kind_name, params=params, owner=session.user, by=session.user, name=name or None
-        )
+        try:
+            outcome = self.service.app.submit(
+                kind=kind_name, params=params, owner=session.user, by=session.user,
+                name=name or None,
+            )  # fmt: skip
+        except InvalidJobError as error:  # what only the kind itself checks (a variant's schema)
+            self._render(resp, session, kind_name, raw_values, name, {}, str(error),
+                         falcon.HTTP_400)  # fmt: skip
+            return
         raise falcon.HTTPSeeOther(f"/jobs/{outcome.job.number}")
 
 
