@@ -186,7 +186,7 @@ def test_the_session_lifetime_is_a_setting_and_a_flag() -> None:
     assert Settings.from_env({"JOBKEEPER_SESSION_HOURS": "8"}, session_hours=2).session_hours == 2
     with pytest.raises(SettingsError, match="JOBKEEPER_SESSION_HOURS must be more than 0 hours"):
         Settings.from_env({"JOBKEEPER_SESSION_HOURS": "0"})
-    from jobkeeper.cli import _parser
+    from jobkeeper.cli.processes import _parser
 
     assert _parser().parse_args(["serve", "--session-hours", "3"]).session_hours == 3
     assert _parser().parse_args(["api", "--session-hours", "1.5"]).session_hours == 1.5

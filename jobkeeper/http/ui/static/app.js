@@ -207,21 +207,7 @@ function liveJob(article) {
     else if (job.result !== null && job.result !== undefined) result.replaceChildren(el("pre", {}, JSON.stringify(job.result, null, 2)));
     else result.replaceChildren(el("p", { class: "none" }, "not yet"));
     const allowed = new Set(job.allowed_commands);
-    // After a command the stream brings what follows (stopping → stopped, queued → running);
-  // a few reads of the job make sure of it should the stream be reconnecting just then.
-  const SETTLING = new Set(["stopping", "cancelling", "queued"]);
-  async function settle(version, tries = 10) {
-    await new Promise((done) => setTimeout(done, 1000));
-    try {
-      const response = await fetch(`/api/v1/jobs/${id}`, { headers: { Accept: "application/json" } });
-      if (!response.ok) return;
-      const job = await response.json();
-      if (job.version > Number(article.dataset.version)) showJob(job);
-      if (SETTLING.has(job.status) && tries > 1) settle(job.version, tries - 1);
-    } catch { /* the stream still brings it */ }
-  }
-
-  article.querySelectorAll("form.command").forEach((form) => { form.hidden = !allowed.has(form.dataset.command); });
+    article.querySelectorAll("form.command").forEach((form) => { form.hidden = !allowed.has(form.dataset.command); });
     article.dataset.version = String(job.version);
     if (TERMINAL.has(job.status)) stop();
     else start();
