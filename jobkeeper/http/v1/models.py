@@ -72,44 +72,32 @@ def _one_or_more(value: object) -> object:
     return [part for v in values for part in (v.split(",") if isinstance(v, str) else [v])]
 
 
-class JobListQuery(JobPageQuery):
+class JobFilters(Query):
+    """Which jobs: the filters of GET /jobs, its phase lists and GET /jobs/stream."""
+
+    status: Annotated[
+        list[Status] | None,
+        BeforeValidator(_one_or_more),
+        Field(
+            None,
+            min_length=1,
+            max_length=len(Status),
+            description="one or more statuses: status=a&status=b or status=a,b",
+        ),
+    ] = None
+    owner: str | None = Field(None, max_length=200, description="the owner's name")
+    kind: str | None = Field(None, max_length=100, description="the job kind")
+    q: str | None = Field(
+        None, min_length=1, max_length=200, description="text in the job's name (any case)"
+    )
+
+
+class JobListQuery(JobPageQuery, JobFilters):
     """GET /jobs."""
 
-    status: Annotated[
-        list[Status] | None,
-        BeforeValidator(_one_or_more),
-        Field(
-            None,
-            min_length=1,
-            max_length=len(Status),
-            description="one or more statuses: status=a&status=b or status=a,b",
-        ),
-    ] = None
-    owner: str | None = Field(None, max_length=200, description="the owner's name")
-    kind: str | None = Field(None, max_length=100, description="the job kind")
-    q: str | None = Field(
-        None, min_length=1, max_length=200, description="text in the job's name (any case)"
-    )
 
-
-class JobStreamQuery(Query):
+class JobStreamQuery(JobFilters):
     """GET /jobs/stream: the filters of GET /jobs (no paging: the stream follows changes)."""
-
-    status: Annotated[
-        list[Status] | None,
-        BeforeValidator(_one_or_more),
-        Field(
-            None,
-            min_length=1,
-            max_length=len(Status),
-            description="one or more statuses: status=a&status=b or status=a,b",
-        ),
-    ] = None
-    owner: str | None = Field(None, max_length=200, description="the owner's name")
-    kind: str | None = Field(None, max_length=100, description="the job kind")
-    q: str | None = Field(
-        None, min_length=1, max_length=200, description="text in the job's name (any case)"
-    )
 
 
 class JobVersionQuery(Query):
