@@ -93,12 +93,16 @@ class Traffic:
         command = self.next[job]
         url = f"{api.url}/api/v1/jobs/{job}/{command}"
         headers = {"Idempotency-Key": uuid.uuid4().hex}
-        answer = self._send(api, job, command, lambda: api.http.post(url, headers=headers, timeout=20))
+        answer = self._send(
+            api, job, command, lambda: api.http.post(url, headers=headers, timeout=20)
+        )
         if answer is not None and answer.status in (200, 409):
             self.next[job] = "resume" if command == "stop" else "stop"
 
     def _read(self, api: Server, job: int) -> None:
-        self._send(api, job, "read", lambda: api.http.get(f"{api.url}/api/v1/jobs/{job}", timeout=20))
+        self._send(
+            api, job, "read", lambda: api.http.get(f"{api.url}/api/v1/jobs/{job}", timeout=20)
+        )
 
     def _send(self, api: Server, job: int, command: str, send: Any) -> Answer | None:
         phase, started = self.phase, time.monotonic()
@@ -220,39 +224,57 @@ def test_jobs_and_commands_survive_a_rabbitmq_restart(
 
 def freeze_a_worker(cluster: Cluster, api: Server, traffic: Traffic) -> None:
     """(e) SIGSTOP a worker with live jobs for longer than the worker timeout, then SIGCONT:
-    its jobs move to other workers, and it must not take steps of theirs when it wakes."""
+    its jobs move to other workers, and it must not take steps of theirs when it wakes.
+
+    Which jobs it holds is read while it is frozen (it cannot record anything then): the
+    client's stops may have ended every run it had between choosing it and freezing it, and
+    then it is woken and another is chosen."""
     traffic.phase = "worker frozen"
-    victim = wait_for(lambda: next((w for w in cluster.workers if live_jobs_of(api, w)), None),
-                      30, "a worker with live jobs")  # fmt: skip
-    victim.kill(signal.SIGSTOP)
-    try:
-        wait_for(lambda: handed_back_from(api, victim, traffic.ids), 60, "its jobs handed back")
-    finally:
-        victim.kill(signal.SIGCONT)
+    deadline = time.monotonic() + 60
+    while True:
+        victim = wait_for(lambda: next((w for w in cluster.workers if held_by(api, w)), None),
+                          30, "a worker with live jobs")  # fmt: skip
+        if frozen_until_handed_back(api, victim):
+            break
+        assert time.monotonic() < deadline, "no worker kept a live job long enough to freeze it"
     traffic.phase = "steady"
 
 
-def live_jobs_of(api: Server, worker: Process) -> list[int]:
-    """Running jobs whose current run a given worker process started."""
+def frozen_until_handed_back(api: Server, victim: Process) -> bool:
+    """Freeze `victim`, wait until the live jobs it held then are handed back, wake it;
+    False (at once) if it held none."""
+    victim.kill(signal.SIGSTOP)
+    try:
+        held = held_by(api, victim)
+        if held:
+            wait_for(lambda: released(api, victim, held), 60, f"jobs {held} handed back")
+        return bool(held)
+    finally:
+        victim.kill(signal.SIGCONT)
+
+
+def held_by(api: Server, worker: Process, ids: list[int] | None = None) -> list[int]:
+    """The live jobs (running, stopping or cancelling) whose current run `worker` started:
+    among `ids`, or among all the running jobs."""
+    if ids is None:
+        ids = [int(item["id"]) for item in api.get("/jobs/running?limit=100")["items"]]
     found = []
-    for item in api.get("/jobs/running?limit=100")["items"]:
-        started = [h for h in full_history(api, item["id"]) if h["type"] == "Started"]
+    for job_id in ids:
+        if api.job(job_id)["status"] not in ("running", "stopping", "cancelling"):
+            continue
+        started = [h for h in full_history(api, job_id) if h["type"] == "Started"]
         pid = started[-1]["data"]["worker"].split(":")[1] if started else None
-        if item["status"] == "running" and pid == str(worker.process.pid):
-            found.append(int(item["id"]))
+        if pid == str(worker.process.pid):
+            found.append(job_id)
     return found
 
 
-def handed_back_from(api: Server, worker: Process, ids: list[int]) -> bool:
-    """Whether some job was handed back because `worker` was lost."""
-    mark = f":{worker.process.pid}:"
-    for job_id in ids:
-        for h in full_history(api, job_id):
-            reason = h["data"].get("reason", "") if h["type"] == "Requeued" else ""
-            if "was lost" in reason and mark in reason:
-                return True
-    time.sleep(0.5)
-    return False
+def released(api: Server, worker: Process, ids: list[int]) -> bool:
+    """Whether `worker` holds none of `ids` any more (polled every 0.3 s)."""
+    if held_by(api, worker, ids):
+        time.sleep(0.3)
+        return False
+    return True
 
 
 def kill_the_projector(cluster: Cluster, traffic: Traffic, folder: Path) -> None:
@@ -315,7 +337,10 @@ def kill_an_api_mid_command(
 
 
 def stop_a_server(
-    server: PrivatePostgres | PrivateRedis | PrivateRabbitmq, name: str, cluster: Cluster, traffic: Traffic
+    server: PrivatePostgres | PrivateRedis | PrivateRabbitmq,
+    name: str,
+    cluster: Cluster,
+    traffic: Traffic,
 ) -> None:
     """(a), (b) Stop the server for OUTAGE seconds, then start it again; the API must answer
     throughout and recover by itself."""
