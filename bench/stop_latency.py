@@ -12,54 +12,14 @@ step plus 0.5 s across processes).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import random
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import requests
-
-POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "jobkeeper", *command],
-            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-
-
-def wait_healthy(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{url}/healthz", timeout=1).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.1)
-    raise SystemExit(f"{url} did not become healthy")
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+from services import percentile, running
 
 
 def measure_stops(
@@ -106,67 +66,18 @@ def main() -> None:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="jobkeeper-bench-"))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "JOBKEEPER_LOG_LEVEL": "warning",
-        "JOBKEEPER_DATA": str(work / "data"),
-        "JOBKEEPER_RATE_COMMANDS": "off",
-        "JOBKEEPER_RATE_READS": "off",
-    }
-    processes = []
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    if args.mode == "scaled":
-        env.update(
-            JOBKEEPER_DATABASE_URL=f"{POSTGRES}?schema={schema}",
-            JOBKEEPER_BROKER_URL=REDIS,
-            JOBKEEPER_QUEUE=schema,
-        )
-        processes.append(start(["projector"], env, work / "projector.log"))
-        processes.append(start(["worker", "--concurrency", "64"], env, work / "worker.log"))
-        processes.append(start(["api", "--port", str(port), "--workers", "1"], env, work / "api.log"))
-    else:
-        processes.append(start(["serve", "--port", str(port), "--max-running", "64"], env, work / "serve.log"))
-    try:
-        wait_healthy(url)
-        http = requests.Session()
-        token = work / "data" / "admin-token"
-        chosen = env.get("JOBKEEPER_ADMIN_TOKEN")
-        if token.exists():
-            http.headers["Authorization"] = f"Bearer {token.read_text().strip()}"
-        elif chosen:
-            http.headers["Authorization"] = f"Bearer {chosen}"
-        latencies = measure_stops(http, f"{url}/api/v1", args.stops, args.step, args.parallel)
-        steps = [value / args.step for value in latencies]
-        print(f"mode={args.mode} stops={len(latencies)} step={args.step}s")
-        print("             seconds    steps")
-        for name, p in (("p50", 50), ("p90", 90), ("p99", 99), ("max", 100)):
-            print(f"  {name:>5}  {percentile(latencies, p):9.4f}  {percentile(steps, p):7.2f}")
-        print(f"  mean   {statistics.mean(latencies):9.4f}  {statistics.mean(steps):7.2f}")
-        budget = args.step + 0.5
-        within = sum(value <= budget for value in latencies)
-        print(f"  within one step + 0.5 s ({budget:.3f} s): {within}/{len(latencies)}")
-    finally:
-        for process in processes:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-        if args.mode == "scaled":
-            import psycopg
-
-            with psycopg.connect(POSTGRES, autocommit=True) as admin:
-                admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-            import redis
-
-            client = redis.Redis.from_url(REDIS)
-            keys = list(client.scan_iter(f"{schema}:*"))
-            if keys:
-                client.delete(*keys)
+    with running(args.mode, work, api_workers=1) as service:
+        api = f"{service.url}/api/v1"
+        latencies = measure_stops(service.session(), api, args.stops, args.step, args.parallel)
+    steps = [value / args.step for value in latencies]
+    print(f"mode={args.mode} stops={len(latencies)} step={args.step}s")
+    print("             seconds    steps")
+    for name, p in (("p50", 50), ("p90", 90), ("p99", 99), ("max", 100)):
+        print(f"  {name:>5}  {percentile(latencies, p):9.4f}  {percentile(steps, p):7.2f}")
+    print(f"  mean   {statistics.mean(latencies):9.4f}  {statistics.mean(steps):7.2f}")
+    budget = args.step + 0.5
+    within = sum(value <= budget for value in latencies)
+    print(f"  within one step + 0.5 s ({budget:.3f} s): {within}/{len(latencies)}")
 
 
 if __name__ == "__main__":

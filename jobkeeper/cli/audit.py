@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from jobkeeper.cli.exits import FAILED, SUCCESS, USAGE, CliError
 from jobkeeper.cli.output import Output, message
+from jobkeeper.cli.store import EventsBar, data_option, open_store
 
 if TYPE_CHECKING:
     from jobkeeper.application.app import JobKeeper
     from jobkeeper.application.audit import Auditor, Break
-
-DATA_HELP = "data folder (JOBKEEPER_DATA, ./jobkeeper-data); JOBKEEPER_DATABASE_URL for PostgreSQL"
 
 
 @click.group(
@@ -28,23 +26,14 @@ def audit() -> None:
 
 
 def _open(data: Path | None) -> tuple[JobKeeper, Auditor]:
-    from jobkeeper.bootstrap import open_app, open_auditor
-    from jobkeeper.cli.processes import UsageError, check_store
-    from jobkeeper.settings import Settings, SettingsError
+    from jobkeeper.bootstrap import open_auditor
 
-    try:
-        settings = Settings.from_env(data=data)
-        if not settings.database_url and not (settings.data / "events.db").exists():
-            raise CliError(f"no event store in {settings.data} (see --data)", USAGE)
-        check_store(settings)
-    except (SettingsError, UsageError) as error:
-        raise CliError(str(error), USAGE) from None
-    app = open_app(settings)
+    settings, app = open_store(data)
     return app, open_auditor(app, settings)
 
 
 @audit.command(epilog="\b\nExit statuses: 0 printed; 2 usage")
-@click.option("--data", type=click.Path(path_type=Path), help=DATA_HELP)
+@data_option
 def head(data: Path | None) -> int:
     """Print the head of every chain and their digest, as JSON to keep elsewhere.
 
@@ -61,7 +50,7 @@ def head(data: Path | None) -> int:
 
 
 @audit.command(epilog="\b\nExit statuses: 0 every chain is intact; 1 a chain is broken; 2 usage")
-@click.option("--data", type=click.Path(path_type=Path), help=DATA_HELP)
+@data_option
 @click.option("--job", "job_id", type=int, metavar="N", help="only job N's chain")
 @click.option(
     "--against",
@@ -89,12 +78,10 @@ def verify(data: Path | None, job_id: int | None, against: Path | None, output: 
                 report.unhashed,
             )
         else:
-            started = time.perf_counter()
-            with _Bar(out, auditor.events_recorded()) as bar:
+            with EventsBar(out, auditor.events_recorded(), "verifying") as bar:
                 found = auditor.verify_store(anchors, bar.advance)
             broken, events, unhashed = found.broken, found.events, found.unhashed
-            seconds = max(time.perf_counter() - started, 1e-9)
-            message(f"read the log in {seconds:.1f} s")
+            message(f"read the log in {bar.seconds():.1f} s")
     except AnchorsFileError as error:
         raise CliError(f"{against}: {error}", USAGE) from None
     except (OSError, UnicodeDecodeError) as error:
@@ -126,37 +113,3 @@ def _report(out: Output, broken: list[Break], events: int, unhashed: int) -> int
         return FAILED
     message(f"intact: {events:,} events{before}")
     return SUCCESS
-
-
-class _Bar:
-    """A progress bar of the events read, on a terminal; nothing when piped."""
-
-    def __init__(self, out: Output, total: int) -> None:
-        self.out, self.total = out, total
-        self._progress: Any = None
-        self._task: Any = None
-        self._started = time.perf_counter()
-
-    def __enter__(self) -> _Bar:
-        if self.out.terminal:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-            columns = (
-                TextColumn("verifying"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[rate]} events/s"),
-            )
-            self._progress = Progress(*columns, console=self.out.console(stderr=True))
-            self._progress.start()
-            self._task = self._progress.add_task("", total=self.total, rate="-")
-        return self
-
-    def advance(self, read: int) -> None:
-        if self._progress is not None:
-            rate = read / max(time.perf_counter() - self._started, 1e-9)
-            self._progress.update(self._task, completed=read, rate=f"{rate:,.0f}")
-
-    def __exit__(self, *_: Any) -> None:
-        if self._progress is not None:
-            self._progress.stop()

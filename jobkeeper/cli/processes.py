@@ -55,21 +55,12 @@ def _parser() -> Parser:
         help="run the API, the views and the jobs in one process",
         description="Run the embedded service. Flags override the JOBKEEPER_* variables.",
     )
-    serve.add_argument("--host", help="address to listen on (JOBKEEPER_HOST, 127.0.0.1)")
-    serve.add_argument("--port", type=_number(0, 65535), help="port (JOBKEEPER_PORT, 8000)")
+    _server_flags(serve, threads="request threads (JOBKEEPER_THREADS, 32)")
     serve.add_argument("--data", type=Path, help="data folder (JOBKEEPER_DATA, ./jobkeeper-data)")
     serve.add_argument(
         "--max-running", type=_number(1), help="jobs run at once (JOBKEEPER_MAX_RUNNING, 32)"
     )
-    serve.add_argument("--threads", type=_number(1), help="request threads (JOBKEEPER_THREADS, 32)")
-    _session_flag(serve)
-    _max_streams_flag(serve)
-    serve.add_argument(
-        "--log-level",
-        type=str.lower,
-        help="debug, info, warning, error or critical (JOBKEEPER_LOG_LEVEL, info); "
-        "debug adds gunicorn's own messages and the access log",
-    )
+    _log_level_flag(serve, http=True)
     _commands_flag(serve)
     serve.set_defaults(handler=_serve)
 
@@ -78,13 +69,9 @@ def _parser() -> Parser:
         help="serve the API only (scaled mode: jobs run in `jobkeeper worker` processes)",
         description="Serve the API with several gunicorn processes; no jobs run here.",
     )
-    api.add_argument("--host", help="address to listen on (JOBKEEPER_HOST, 127.0.0.1)")
-    api.add_argument("--port", type=_number(0, 65535), help="port (JOBKEEPER_PORT, 8000)")
+    _server_flags(api, threads="request threads per process (JOBKEEPER_THREADS, 32)")
     api.add_argument("--workers", type=_number(1), default=2, help="API processes (2)")
-    api.add_argument("--threads", type=_number(1), help="request threads per process (32)")
-    _session_flag(api)
-    _max_streams_flag(api)
-    _log_level_flag(api)
+    _log_level_flag(api, http=True)
     _commands_flag(api)
     api.set_defaults(handler=_api)
 
@@ -174,9 +161,21 @@ def _hours(raw: str) -> float:
     return value
 
 
-def _log_level_flag(parser: argparse.ArgumentParser) -> None:
+def _server_flags(parser: argparse.ArgumentParser, *, threads: str) -> None:
+    """The flags of the processes that serve HTTP (`serve`, `api`)."""
+    parser.add_argument("--host", help="address to listen on (JOBKEEPER_HOST, 127.0.0.1)")
+    parser.add_argument("--port", type=_number(0, 65535), help="port (JOBKEEPER_PORT, 8000)")
+    parser.add_argument("--threads", type=_number(1), help=threads)
+    _session_flag(parser)
+    _max_streams_flag(parser)
+
+
+def _log_level_flag(parser: argparse.ArgumentParser, *, http: bool = False) -> None:
+    extra = "; debug adds gunicorn's own messages and the access log" if http else ""
     parser.add_argument(
-        "--log-level", type=str.lower, help="debug, info, warning, error or critical (info)"
+        "--log-level",
+        type=str.lower,
+        help=f"debug, info, warning, error or critical (JOBKEEPER_LOG_LEVEL, info){extra}",
     )
 
 

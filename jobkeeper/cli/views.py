@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
-from jobkeeper.cli.exits import CONFLICT, FAILED, SUCCESS, USAGE, CliError
+from jobkeeper.cli.exits import CONFLICT, FAILED, SUCCESS, CliError
 from jobkeeper.cli.output import Output, message
+from jobkeeper.cli.store import EventsBar, data_option, open_store
 
 if TYPE_CHECKING:
     from jobkeeper.application.app import JobKeeper
     from jobkeeper.projections.store import ViewStore
-
-DATA_HELP = "data folder (JOBKEEPER_DATA, ./jobkeeper-data); JOBKEEPER_DATABASE_URL for PostgreSQL"
 
 
 @click.group(
@@ -28,20 +26,10 @@ def views() -> None:
 
 def _open(data: Path | None) -> tuple[JobKeeper, ViewStore]:
     from jobkeeper.actors import liveness
-    from jobkeeper.bootstrap import open_app
-    from jobkeeper.cli.processes import UsageError, check_store
     from jobkeeper.projections.projector import VIEWS
     from jobkeeper.projections.store import open_view_store
-    from jobkeeper.settings import Settings, SettingsError
 
-    try:
-        settings = Settings.from_env(data=data)
-        if not settings.database_url and not (settings.data / "events.db").exists():
-            raise CliError(f"no event store in {settings.data} (see --data)", USAGE)
-        check_store(settings)
-    except (SettingsError, UsageError) as error:
-        raise CliError(str(error), USAGE) from None
-    app = open_app(settings)
+    settings, app = open_store(data)
     store = open_view_store(settings.views_env(), VIEWS, side_tables=(liveness,))  # type: ignore[arg-type]
     return app, store
 
@@ -49,7 +37,7 @@ def _open(data: Path | None) -> tuple[JobKeeper, ViewStore]:
 @views.command(
     epilog="\b\nExit statuses: 0 rebuilt; 7 refused (a serve or projector keeps the views); 2 usage"
 )
-@click.option("--data", type=click.Path(path_type=Path), help=DATA_HELP)
+@data_option
 def rebuild(data: Path | None) -> int:
     """Drop every view and rebuild it from the event log.
 
@@ -63,7 +51,7 @@ def rebuild(data: Path | None) -> int:
     out = Output("text")
     try:
         total = log_position(app)
-        with _Bar(out, total) as bar:
+        with EventsBar(out, total, "rebuilding", deferred=True) as bar:
             applied = rebuild_views(app, store, bar.advance)
         seconds = bar.seconds()
     except ViewsBusyError as error:
@@ -78,50 +66,8 @@ def rebuild(data: Path | None) -> int:
     return SUCCESS
 
 
-class _Bar:
-    """A progress bar with the events-per-second rate on a terminal; nothing when piped."""
-
-    def __init__(self, out: Output, total: int) -> None:
-        self.out, self.total = out, total
-        self._progress: Any = None
-        self._task: Any = None
-        self._started = time.perf_counter()
-
-    def __enter__(self) -> _Bar:
-        return self
-
-    def advance(self, position: int) -> None:
-        if position == 0:  # the rebuild has begun
-            self._started = time.perf_counter()
-        if not self.out.terminal:
-            return
-        if self._progress is None:  # the rebuild has its lock: show the bar from now on
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-            columns = (
-                TextColumn("rebuilding"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[rate]} events/s"),
-            )
-            self._progress = Progress(*columns, console=self.out.console())
-            self._progress.start()
-            self._task = self._progress.add_task("", total=self.total, rate="-")
-            return
-        rate = position / max(time.perf_counter() - self._started, 1e-9)
-        self._progress.update(self._task, completed=position, rate=f"{rate:,.0f}")
-
-    def seconds(self) -> float:
-        """How long the rebuild has taken since it began (it had its lock)."""
-        return max(time.perf_counter() - self._started, 1e-9)
-
-    def __exit__(self, *_: Any) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-
-
 @views.command(epilog="\b\nExit statuses: 0 the views agree with the log; 1 differences; 2 usage")
-@click.option("--data", type=click.Path(path_type=Path), help=DATA_HELP)
+@data_option
 def verify(data: Path | None) -> int:
     """Compare every view row with a fresh replay of the event log; print each difference.
 

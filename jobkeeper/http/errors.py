@@ -32,7 +32,7 @@ from jobkeeper.http.ui.render import error_page, wants_page
 log = logging.getLogger(__name__)
 STATUS_LINE = re.compile(r"^[0-9]{3} ")
 
-STATUS_OF: dict[type, tuple[str, str]] = {
+STATUS_OF: dict[type[Exception], tuple[str, str]] = {
     JobNotFoundError: (falcon.HTTP_404, "Job not found"),
     UserNotFoundError: (falcon.HTTP_404, "User not found"),
     TransitionError: (falcon.HTTP_409, "Command not allowed"),

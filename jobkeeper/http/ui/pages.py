@@ -22,13 +22,13 @@ from jobkeeper.domain.errors import (
     JobNotFoundError,
     TransitionError,
     UserExistsError,
-    UserNotFoundError,
 )
 from jobkeeper.domain.lifecycle import COMMANDS, TERMINAL, Status, allowed_commands, phase
 from jobkeeper.domain.tokens import CONFIGURED
 from jobkeeper.domain.tokens import digest as token_digest
 from jobkeeper.domain.tokens import parse as parse_token
 from jobkeeper.http.auth import TOKEN
+from jobkeeper.http.errors import STATUS_OF
 from jobkeeper.http.port import Service
 from jobkeeper.http.routing import API_V1
 from jobkeeper.http.sessions import MAX_FORM, Session, Sessions, clear_cookie, forbidden, set_cookie
@@ -51,17 +51,8 @@ HISTORY_PAGE = 50
 BULK_LIMIT = 1000
 TABS = {"all": "/jobs", "running": "/jobs/running", "finished": "/jobs/finished"}
 STATUSES = [status.value for status in Status]
-DOMAIN_ERRORS: dict[type[Exception], tuple[str, str]] = {
-    JobNotFoundError: (falcon.HTTP_404, "Job not found"),
-    UserNotFoundError: (falcon.HTTP_404, "User not found"),
-    TransitionError: (falcon.HTTP_409, "Not allowed now"),
-    InvalidJobError: (falcon.HTTP_400, "Invalid job"),
-    InvalidUserError: (falcon.HTTP_400, "Invalid user"),
-    UserExistsError: (falcon.HTTP_409, "User exists"),
-    ConflictError: (falcon.HTTP_409, "Conflict"),
-    ForbiddenError: (falcon.HTTP_403, "Forbidden"),
-}
-HANDLED = tuple(DOMAIN_ERRORS)
+HANDLED = tuple(STATUS_OF)
+"""The domain errors a page answers as a readable page, with the API's status and title."""
 
 
 def viewer(req: falcon.Request) -> Session:
@@ -118,7 +109,7 @@ class Page:
         except falcon.HTTPError as error:
             error_page(resp, str(error.status), error.title or "Error", error.description or "")
         except HANDLED as error:
-            known = (DOMAIN_ERRORS[c] for c in type(error).__mro__ if c in DOMAIN_ERRORS)
+            known = (STATUS_OF[c] for c in type(error).__mro__ if c in STATUS_OF)
             status, title = next(known)
             error_page(resp, status, title, str(error))
 
