@@ -156,13 +156,13 @@ def test_history_of_an_unknown_job_answers_404(api: Api) -> None:
         ("limit=5&limit=6", ["limit: give this parameter once"]),
     ],
 )
-def test_bad_history_parameters_answer_422_saying_what_to_fix(
+def test_bad_history_parameters_answer_400_saying_what_to_fix(
     fake: FakeService, fake_client: TestClient, query: str, words: list[str]
 ) -> None:
     job_id = fake_client.simulate_post("/api/v1/jobs", json={"kind": "sleep", "params": {
         "seconds": 1}}).json["id"]  # fmt: skip
     result = fake_client.simulate_get(f"/api/v1/jobs/{job_id}/history", query_string=query)
-    assert result.status_code == 422
+    assert result.status_code == 400
     assert result.json["title"] == "Invalid query"
     for word in words:
         assert word in result.json["description"]

@@ -24,9 +24,7 @@ class JobHistory:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, job_id: int) -> None:
         """The page after `after`: version, type, at, by, data of each event."""
-        query = read_query(
-            req, HistoryQuery, repeatable=("type",), error=falcon.HTTPUnprocessableEntity
-        )
+        query = read_query(req, HistoryQuery, repeatable=("type",))
         page = self.service.app.history_page(
             job_id,
             after=query.after,
