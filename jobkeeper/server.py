@@ -27,11 +27,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from gunicorn import glogging  # type: ignore[import-untyped]
 from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]
 from gunicorn.asgi import protocol as asgi_protocol  # type: ignore[import-untyped]
 from gunicorn.workers import gasgi  # type: ignore[import-untyped]
 
 from jobkeeper.http.asgi import Bridge
+from jobkeeper.observability import logs
 from jobkeeper.settings import Settings
 
 if TYPE_CHECKING:
@@ -127,6 +129,16 @@ def create_app(runtime: Runtime, settings: Settings) -> WSGIApp:
     )
 
 
+class JsonGunicornLogger(glogging.Logger):  # type: ignore[misc]
+    """gunicorn's logger writing its own lines (warnings, "Booting worker", the access log
+    when debugging) as the JSON lines of the rest of the log."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for handler in (*self.error_log.handlers, *self.access_log.handlers):
+            handler.setFormatter(logs.JsonFormatter())
+
+
 def bind_address(host: str, port: int) -> str:
     """The gunicorn bind string of `host` and `port` (IPv6 hosts in brackets)."""
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -179,6 +191,7 @@ class EmbeddedServer(BaseApplication):  # type: ignore[misc]
             # gunicorn's own chatter and the access log only when debugging.
             "loglevel": level if level in ("debug", "error", "critical") else "warning",
             "accesslog": "-" if level == "debug" else None,
+            "logger_class": JsonGunicornLogger if self.settings.log_format == "json" else None,
             "when_ready": self._when_ready,
             "post_fork": self._post_fork,
             "post_worker_init": self._post_worker_init,
@@ -186,7 +199,8 @@ class EmbeddedServer(BaseApplication):  # type: ignore[misc]
             "child_exit": self._child_exit,
         }
         for name, value in options.items():
-            self.cfg.set(name, value)
+            if value is not None or name != "logger_class":
+                self.cfg.set(name, value)
 
     def load(self) -> Bridge:
         """Build and start the runtime (in the worker, after the fork) and wrap it in the app."""

@@ -182,13 +182,54 @@ class Liveness:
             self._thread.join(timeout)
 
     def _run(self) -> None:
+        beating = Outage("could not record this worker's heartbeat", "recording heartbeats again")
+        sweeping = Outage("could not look for lost workers", "looking for lost workers again")
         while not self._stopping.wait(self.interval):
-            try:
+            with beating:
                 self.beat()
-            except Exception:
-                log.exception("could not record this worker's heartbeat")
+            if beating.down:
                 continue
-            try:
+            with sweeping:
                 self.sweep()
-            except Exception:
-                log.exception("could not look for lost workers")
+
+
+class Outage:
+    """Logs a failing loop step once with its traceback, then one short line per
+    REMIND_EVERY seconds while it keeps failing, and one line when it works again: a store
+    that is down would otherwise fill the log with a traceback every interval."""
+
+    REMIND_EVERY = 60.0
+
+    def __init__(self, failed: str, recovered: str) -> None:
+        self.failed, self.recovered = failed, recovered
+        self.down = False
+        self._since = self._reminded = 0.0
+        self._failures = 0
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, _: object
+    ) -> bool:
+        now = time.monotonic()
+        if kind is None:
+            if self.down:
+                log.warning(
+                    "%s after %.0f s (%d failures)",
+                    self.recovered,
+                    now - self._since,
+                    self._failures,
+                )
+            self.down = False
+            return False
+        if not issubclass(kind, Exception):
+            return False
+        self._failures = self._failures + 1 if self.down else 1
+        if not self.down:
+            log.exception(self.failed)
+            self.down, self._since, self._reminded = True, now, now
+        elif now - self._reminded >= self.REMIND_EVERY:
+            log.warning("%s: still failing for %.0f s: %s", self.failed, now - self._since, error)
+            self._reminded = now
+        return True

@@ -13,6 +13,9 @@ from jobkeeper.domain.errors import InvalidUserError
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 RESERVED_NAMES = frozenset({"system"})
+RESERVED_PREFIX = "number-"
+"""New names may not start so: `user-number-N` is the stream id of user number N's claim.
+Stream ids stay as they are (existing stores keep working); only the name is refused."""
 ROLES = ("user", "admin")
 
 
@@ -35,6 +38,10 @@ def check_name(name: str) -> None:
         )
     if name in RESERVED_NAMES:
         raise InvalidUserError(f"user name {name!r} is reserved")
+    if name.startswith(RESERVED_PREFIX):
+        raise InvalidUserError(
+            f"user name {name!r} may not start with {RESERVED_PREFIX!r} (reserved for numbering)"
+        )
 
 
 class User(BaseAggregate[str]):

@@ -6,13 +6,13 @@ from __future__ import annotations
 import re
 
 import falcon
-import orjson
 from pydantic import BaseModel
 
 from jobkeeper.application.app import Outcome
 from jobkeeper.application.idempotency import Keyed, fingerprint
 from jobkeeper.domain.idempotency import KEPT_FOR
 from jobkeeper.http.auth import caller
+from jobkeeper.http.media import to_json
 
 KEY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -37,9 +37,7 @@ def keyed_request(req: falcon.Request, body: BaseModel | None = None) -> Keyed |
     key = value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value
     if not KEY_TEXT.fullmatch(key):
         raise falcon.HTTPBadRequest(title="Invalid Idempotency-Key", description=DESCRIPTION)
-    content = b"" if body is None else orjson.dumps(
-        body.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS
-    )
+    content = b"" if body is None else to_json(body.model_dump(mode="json"), sort_keys=True)
     return Keyed(caller(req), key, fingerprint(req.method, req.path, content))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -22,6 +23,17 @@ def plain(value: Any) -> Any:
     return value
 
 
-def to_json(value: object) -> bytes:
-    """`value` as JSON bytes; whatever orjson cannot write natively becomes its string."""
-    return orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS)
+def to_json(value: object, *, sort_keys: bool = False) -> bytes:
+    """`value` as JSON bytes; whatever orjson cannot write natively becomes its string.
+
+    orjson refuses integers beyond 64 bits (a job's params or result may hold 2**70): such
+    a value is written, exactly, by the standard library's json instead."""
+    option = orjson.OPT_NON_STR_KEYS | (orjson.OPT_SORT_KEYS if sort_keys else 0)
+    try:
+        return orjson.dumps(value, default=str, option=option)
+    except orjson.JSONEncodeError:
+        text = json.dumps(
+            plain(value), default=str, ensure_ascii=False, separators=(",", ":"),
+            sort_keys=sort_keys,
+        )  # fmt: skip
+        return text.encode()

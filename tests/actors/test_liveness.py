@@ -3,7 +3,11 @@ jobs that waited longest, reading only the rows it acts on (on SQLite and Postgr
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -157,3 +161,49 @@ def test_the_sweeps_reads_use_their_indexes_on_sqlite(
             jobs.run_by(db, "worker-1")
     assert any(index in line for line in seen), seen
     assert not any("SCAN" in line and "USING" not in line for line in seen), seen
+
+
+class StoreThatIsDown:
+    """A view store whose writes fail until `down` is cleared; counts the attempts."""
+
+    def __init__(self) -> None:
+        self.down, self.attempts, self.written = True, 0, 0
+
+    @contextmanager
+    def writing(self) -> Iterator[StoreThatIsDown]:
+        self.attempts += 1
+        if self.down:
+            raise ConnectionError("the store is down")
+        yield self
+
+    def execute(self, sql: str, args: tuple[object, ...]) -> None:
+        self.written += 1
+
+
+def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def test_a_store_that_stays_down_is_logged_once_with_its_traceback_and_once_when_back(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    store = StoreThatIsDown()
+    live = Liveness(
+        cast(JobKeeper, None), cast(ViewStore, store), cast(Views, None), worker_id="w",
+        timeout=0.06, dispatcher=RecordingDispatcher(),
+    )  # fmt: skip
+    live.sweep = list  # type: ignore[method-assign]
+    caplog.set_level(logging.INFO, logger=liveness.__name__)
+    live._thread = threading.Thread(target=live._run, daemon=True)
+    live._thread.start()
+    until(lambda: store.attempts >= 20)
+    store.down = False
+    until(lambda: store.written >= 3)
+    live.stop()
+    records = [r for r in caplog.records if r.name == liveness.__name__]
+    assert [r.exc_info is not None for r in records] == [True, False]
+    assert "could not record this worker's heartbeat" in records[0].getMessage()
+    assert "again" in records[1].getMessage()

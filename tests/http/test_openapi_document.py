@@ -172,3 +172,8 @@ def test_creating_a_user_documents_their_first_token(document: dict[str, Any]) -
     assert "token" in model["required"]
     revoke = document["paths"]["/api/v1/users/{name}/tokens/{token_id}"]["delete"]
     assert "content" not in revoke["responses"]["204"]
+
+
+def test_the_history_page_documents_400_for_bad_query_values(document: dict[str, Any]) -> None:
+    answers = document["paths"]["/api/v1/jobs/{job_id}/history"]["get"]["responses"]
+    assert "400" in answers and "422" not in answers

@@ -48,6 +48,8 @@ def test_a_taken_name_answers_409(api: Api, user: str) -> None:
         ({"name": "has space"}, "user name"),
         ({"name": ""}, "user name"),
         ({"name": "system"}, "reserved"),
+        ({"name": "number-5"}, "may not start with 'number-'"),
+        ({"name": "number-x"}, "reserved for numbering"),
         ({"name": "x" * 65}, "user name"),
         ({"name": "ok1", "role": "king"}, "role"),
         ({"name": 5}, "name"),

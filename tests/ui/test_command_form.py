@@ -52,3 +52,31 @@ def test_a_command_is_chosen_then_its_params_filled_in(
     job_id = int(page.url.rsplit("/", 1)[1])
     job = server.wait_status(job_id, "succeeded")
     assert job["params"]["command"] == "count" and job["params"]["steps"] == 5
+
+
+@pytest.mark.parametrize(
+    ("width", "dark"), [(1280, False), (1280, True), (360, False), (360, True)]
+)
+def test_a_parameter_with_allowed_values_is_a_list_to_pick_from(
+    open_page: Callable[..., Any], server: Server, width: int, dark: bool,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:  # fmt: skip
+    page = open_page(width=width, dark=dark)
+    page.goto("/submit?kind=command&variant=count")
+    signal = page.locator("#f-signal")
+    assert signal.evaluate("e => e.tagName") == "SELECT"
+    assert signal.locator("option").all_inner_texts() == ["SIGUSR1"]
+    assert signal.input_value() == "SIGUSR1"  # the schema's default
+    page.goto("/submit?kind=command&variant=behave")
+    what = page.locator("#f-what")
+    assert what.evaluate("e => e.tagName") == "SELECT"
+    assert what.locator("option").all_inner_texts()[1:] == [
+        "args", "fail", "signal", "binary", "limits", "sleep", "orphan"
+    ]  # fmt: skip
+    what.select_option("sleep")
+    assert what.input_value() == "sleep"
+    shots = tmp_path_factory.getbasetemp() / "enum-shots"
+    shots.mkdir(exist_ok=True)
+    page.screenshot(
+        path=str(shots / f"behave-{width}-{'dark' if dark else 'light'}.png"), full_page=True
+    )

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from urllib.parse import urlencode
 
 import falcon
-import orjson
 
 from jobkeeper.http.auth import caller
 from jobkeeper.http.consistency import await_latest, tell_position
@@ -14,6 +13,7 @@ from jobkeeper.http.legacy.forms import read_form
 from jobkeeper.http.legacy.models import LegacyJobCreation, LegacyLastJobsQuery, LegacyPageQuery
 from jobkeeper.http.legacy.representation import STORED_FIELDS, legacy_job, legacy_job_from_stored
 from jobkeeper.http.legacy.users import owner_name
+from jobkeeper.http.media import to_json
 from jobkeeper.http.memory import release_free_memory
 from jobkeeper.http.paging import decode_cursor, encode_cursor, split_page
 from jobkeeper.http.port import Service
@@ -60,7 +60,7 @@ class LegacyJobList:
             rows = self.service.views.stored_jobs(
                 STORED_FIELDS, phase=self.phase, before=newest + 1, limit=CHUNK
             )
-            jobs = [orjson.dumps(legacy_job_from_stored(row)) for row in rows if row[0] >= oldest]
+            jobs = [to_json(legacy_job_from_stored(row)) for row in rows if row[0] >= oldest]
             yield (b"," if start and jobs else b"") + b",".join(jobs)
         yield b"]"
         if len(ids) > CHUNK:

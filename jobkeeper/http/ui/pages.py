@@ -430,6 +430,8 @@ def schema_fields(schema: dict[str, Any]) -> list[dict[str, Any]]:
         kind = spec.get("type")
         if kind is None and "anyOf" in spec:
             kind = next((s.get("type") for s in spec["anyOf"] if s.get("type") != "null"), None)
+        branches = [spec, *spec.get("anyOf", [])]
+        choices = next((b["enum"] for b in branches if isinstance(b.get("enum"), list)), None)
         limits = {}
         for key, attribute in LIMITS:
             if key in spec:
@@ -443,6 +445,7 @@ def schema_fields(schema: dict[str, Any]) -> list[dict[str, Any]]:
             "description": spec.get("description", ""), "default": spec.get("default"),
             "required": name in required, "limits": limits,
             "limit_text": _limit_text(spec),
+            "choices": [str(c) for c in choices] if choices else None,
         })  # fmt: skip
     return out
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 import falcon
-import orjson
 
 from jobkeeper.application.history import HistoryEntry
+from jobkeeper.http.media import to_json
 from jobkeeper.http.port import Service
 from jobkeeper.http.v1.models import HistoryQuery
 from jobkeeper.http.v1.representation import history_entry
@@ -24,9 +24,7 @@ class JobHistory:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, job_id: int) -> None:
         """The page after `after`: version, type, at, by, data of each event."""
-        query = read_query(
-            req, HistoryQuery, repeatable=("type",), error=falcon.HTTPUnprocessableEntity
-        )
+        query = read_query(req, HistoryQuery, repeatable=("type",))
         page = self.service.app.history_page(
             job_id,
             after=query.after,
@@ -55,4 +53,4 @@ class JobHistoryDownload:
 
 def _lines(entries: Iterable[HistoryEntry]) -> Iterator[bytes]:
     for entry in entries:
-        yield orjson.dumps(history_entry(entry)) + b"\n"
+        yield to_json(history_entry(entry)) + b"\n"

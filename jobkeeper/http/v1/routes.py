@@ -171,13 +171,13 @@ JOB_ROUTES = [
             get(
                 "A page of the job's events, oldest or newest first",
                 HistoryPageOut,
+                400,
                 404,
-                422,
                 query=HistoryQuery,
                 description="Follow `next_after` until it is null. With `type`, a page may "
                 "hold fewer events than `limit` (even none) and still name a next page: a "
                 "page reads at most 20,000 events of a long history. An unknown type, or "
-                "any other value out of range, answers 422 naming what is allowed.",
+                "any other value out of range, answers 400 naming what is allowed.",
             ),
         ),
         "jobs",
