@@ -191,7 +191,9 @@ class EmbeddedServer(BaseApplication):  # type: ignore[misc]
             # gunicorn's own chatter and the access log only when debugging.
             "loglevel": level if level in ("debug", "error", "critical") else "warning",
             "accesslog": "-" if level == "debug" else None,
-            "logger_class": JsonGunicornLogger if self.settings.log_format == "json" else None,
+            "logger_class": (
+                JsonGunicornLogger if self.settings.log_format == "json" else glogging.Logger
+            ),
             "when_ready": self._when_ready,
             "post_fork": self._post_fork,
             "post_worker_init": self._post_worker_init,
@@ -199,8 +201,7 @@ class EmbeddedServer(BaseApplication):  # type: ignore[misc]
             "child_exit": self._child_exit,
         }
         for name, value in options.items():
-            if value is not None or name != "logger_class":
-                self.cfg.set(name, value)
+            self.cfg.set(name, value)
 
     def load(self) -> Bridge:
         """Build and start the runtime (in the worker, after the fork) and wrap it in the app."""
