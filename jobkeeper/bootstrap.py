@@ -268,6 +268,7 @@ class Runtime:
             self.projector.stop()
         self.readiness.close()
         self.views_lock.release()
+        self.view_store.close()
         self.app.close()
 
 

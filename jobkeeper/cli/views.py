@@ -57,7 +57,7 @@ def rebuild(data: Path | None) -> int:
     except ViewsBusyError as error:
         raise CliError(f"views rebuild refused: {error}", CONFLICT) from None
     finally:
-        store.datastore.close()
+        store.close()
         app.close()
     out.line(
         f"rebuilt the views from {applied:,} events in {seconds:.1f} s "
@@ -79,7 +79,7 @@ def verify(data: Path | None) -> int:
     try:
         differences = verify_views(app, store)
     finally:
-        store.datastore.close()
+        store.close()
         app.close()
     for difference in differences:
         click.echo(str(difference))

@@ -116,7 +116,7 @@ def verify(
                 )
             return differences
         finally:
-            scratch.datastore.close()
+            scratch.close()
 
 
 def _scratch_env(folder: Path) -> dict[str, str]:

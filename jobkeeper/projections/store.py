@@ -198,6 +198,10 @@ class ViewStore(TrackingRecorder):
         super().__init__(*args, **kwargs)
         self._memos: dict[str, Memo] = {}
 
+    def close(self) -> None:
+        """Close the store's connections (its pool, on PostgreSQL)."""
+        self.datastore.close()
+
     def table_names(self) -> dict[str, str]:
         models: tuple[SideTable, ...] = self.views + self.side_tables
         names = {name: f"view_{name}" for model in models for name in model.tables}

@@ -48,3 +48,4 @@ def test_primes_stopped_and_resumed_across_snapshot_boundaries_gives_the_exact_c
         k: repr(v) for k, v in vars(full).items() if k != "_pending_events"
     }
     assert loaded.result == {"count": PRIMES_TO_200K}
+    cold.close()

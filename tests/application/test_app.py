@@ -55,7 +55,9 @@ def test_a_new_application_continues_the_numbering(
 ) -> None:
     for _ in range(37):
         submit(app)
-    assert submit(open_app(tmp_path, database_url)) == 38
+    other = open_app(tmp_path, database_url)
+    assert submit(other) == 38
+    other.close()
 
 
 def _submit_many(data: str, url: str, count: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -38,10 +39,23 @@ def wait_for(
         time.sleep(0.05)
 
 
+PORTS = range(20000, 32768)
+"""Where test servers listen: below Linux's range for outgoing connections (32768 and up), so
+a port stays free while its server is down for a restart; a port the kernel handed out (bind
+to 0) could be taken meanwhile by some client's connection, and the server would not start."""
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A port on 127.0.0.1 that nothing listens on or holds, from PORTS."""
+    for _ in range(200):
+        port = random.choice(PORTS)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
 
 
 class Server:
