@@ -1,7 +1,7 @@
 """View rebuild speed against the raw speed of reading the notification log, in one process.
 
-Raw: the library's `select_notifications` over the whole log, a page at a time (the
-Projector's batch size), nothing else. Mapped: the same, plus turning each notification into
+Raw: the library's `select_notifications` over the whole log, a page at a time, nothing else
+(read with the Projector's batch size and with its long catch-up's, the faster of the two). Mapped: the same, plus turning each notification into
 its domain event (what any projection must do at least). Rebuild: a fresh view store and the
 service's own `Projector(...).catch_up()` from position 0 over the same log.
 
@@ -23,6 +23,9 @@ from pathlib import Path
 from typing import cast
 
 from stores import Store, default_cache, ensure_store
+
+TARGET = 0.25
+"""The rebuild's speed against the raw read's, by wall-clock time (issue: jobs that run for weeks)."""
 
 
 @dataclass(frozen=True)
@@ -60,11 +63,13 @@ def measure(store: Store, work: Path) -> RebuildResult:
         settings.views_env(), VIEWS, side_tables=(cast(SideTable, liveness),)
     )
     runner = Projector(app, ViewProjection(view_store))
-    page = runner.batch_size  # the raw read pages as the runner does
-    _read(app, page, map_events=False)  # warm the page cache; not measured
-    cpu = time.process_time()
-    events, seconds = _read(app, page, map_events=False)
-    raw_cpu = time.process_time() - cpu
+    _read(app, runner.batch_size, map_events=False)  # warm the page cache; not measured
+    raws = []  # pages as the runner's batches and as its long catch-up's: the faster counts
+    for page in (runner.batch_size, runner.bulk_batch_size):
+        cpu = time.process_time()
+        events, seconds = _read(app, page, map_events=False)
+        raws.append((seconds, time.process_time() - cpu, page))
+    seconds, raw_cpu, page = min(raws)
     _, mapped_seconds = _read(app, page, map_events=True)
     cpu, started = time.process_time(), time.perf_counter()
     applied = runner.catch_up()
@@ -120,7 +125,9 @@ def main() -> None:
         print(f"  rebuild / raw             {result.ratio:12.1%} wall, {result.cpu_ratio:.1%} CPU")
     wall = statistics.median(result.ratio for result in results)
     cpu = statistics.median(result.cpu_ratio for result in results)
-    print(f"median of {len(results)}: rebuild / raw {wall:.1%} wall, {cpu:.1%} CPU")
+    verdict = "pass" if wall >= TARGET else "MISS"
+    print(f"median of {len(results)}: rebuild / raw {wall:.1%} wall, {cpu:.1%} CPU"
+          f"  {verdict} (target >= {TARGET:.0%} wall)")  # fmt: skip
 
 if __name__ == "__main__":
     main()

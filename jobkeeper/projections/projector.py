@@ -26,6 +26,11 @@ READ_AHEAD = 2
 """Batches a long catch-up reads and decodes ahead of the one it applies."""
 READ_AHEAD_TIMEOUT = 300.0
 """Seconds a catch-up waits for the next batch read ahead before it gives up."""
+BULK_BATCHES = 5
+"""A long catch-up (a rebuild, a start far behind) applies this many ordinary batches' worth
+of events at a time. A job whose events fall in two batches has its row written once for
+each; larger batches write fewer rows twice and commit less often (bench/RESULTS.md, the
+rebuild)."""
 
 
 class ViewProjection(Projection[ViewStore]):
@@ -101,6 +106,7 @@ class Projector:
         self._on_batch: Callable[[int], None] | None = None  # a rebuild's progress
         self._checked_at = 0.0
         self.batch_size, self.poll_interval, self.settle = batch_size, poll_interval, settle
+        self.bulk_batch_size = batch_size * BULK_BATCHES
         self._reader = ViewEventReader(app.mapper)
         self._position = projection.view.position(app.name)
         self._advanced = threading.Condition()
@@ -140,8 +146,10 @@ class Projector:
                 return applied
             applied += count
 
-    def _read_after(self, position: int) -> Sequence[Notification]:
-        return self.app.recorder.select_notifications(start=position + 1, limit=self.batch_size)
+    def _read_after(self, position: int, limit: int | None = None) -> Sequence[Notification]:
+        return self.app.recorder.select_notifications(
+            start=position + 1, limit=limit or self.batch_size
+        )
 
     def _apply(self, notifications: Sequence[Notification]) -> int:
         """Apply notifications as one batch, with their tracking position."""
@@ -175,15 +183,16 @@ class Projector:
             return False
 
         def read_ahead() -> None:
-            read, notifications = self._reader.read, first
+            read, notifications, limit = self._reader.read, first, self.batch_size
             try:
                 while notifications:
                     batch = [(n.id, read(n)) for n in notifications]
                     if not put((batch, notifications[-1].id)):
                         return
-                    if len(notifications) < self.batch_size:
+                    if len(notifications) < limit:
                         break
-                    notifications = self._read_after(notifications[-1].id)
+                    limit = self.bulk_batch_size
+                    notifications = self._read_after(notifications[-1].id, limit)
             except BaseException as error:  # handed to the applying thread, which raises it
                 put(error)
                 return

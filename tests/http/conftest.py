@@ -137,7 +137,7 @@ def running(data: Path, backend: str, **overrides: Any) -> Iterator[Runtime]:
             runtime.close(timeout=5)
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
+@pytest.fixture(scope="package", params=BACKENDS)
 def runtime(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Runtime]:
@@ -145,21 +145,21 @@ def runtime(
         yield rt
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def admin_token(runtime: Runtime) -> str:
     """The token the first start issued to admin."""
     assert runtime.admin_token is not None
     return runtime.admin_token
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def client(runtime: Runtime, admin_token: str) -> falcon.testing.TestClient:
     return falcon.testing.TestClient(
         create_app(runtime, max_body=MAX_BODY), headers=bearer(admin_token)
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def api(client: falcon.testing.TestClient, runtime: Runtime, admin_token: str) -> Api:
     return Api(client, runtime, admin_token)
 
@@ -172,12 +172,12 @@ def user(api: Api) -> str:
 # The HTTP layer alone, on a fake of the application's port.
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def fake_service() -> FakeService:
     return FakeService()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def fake_app(fake_service: FakeService) -> falcon.App[falcon.Request, falcon.Response]:
     """One app over the fake service for the session: each build (its OpenAPI document) takes
     about 50 ms, and `fake` resets the service under it."""

@@ -96,7 +96,7 @@ class Legacy:
         return job
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
+@pytest.fixture(scope="package", params=BACKENDS)
 def legacy_runtime(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Runtime]:
@@ -104,7 +104,7 @@ def legacy_runtime(
         yield runtime
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def legacy(legacy_runtime: Runtime) -> Legacy:
     assert legacy_runtime.admin_token is not None
     app = create_app(legacy_runtime, max_body=MAX_BODY)

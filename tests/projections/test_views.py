@@ -147,12 +147,15 @@ def test_a_long_catch_up_that_fails_keeps_what_it_applied_and_goes_on_after(
     settle(runtime, ids)
     env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(tmp_path / "v.db")}
     store = open_view_store(env, VIEWS)
-    projector = Projector(runtime.app, ViewProjection(store), batch_size=50)
+    projector = Projector(runtime.app, ViewProjection(store), batch_size=20)
     read, calls = projector._reader.read, [0]
+    # The first batch, then the long catch-up's larger ones: fail inside the third.
+    applied = projector.batch_size + projector.bulk_batch_size
+    assert runtime.app.position() > applied + 20, "too few events for three batches"
 
     def failing(notification: Any) -> Any:
         calls[0] += 1
-        if calls[0] == 120:
+        if calls[0] == applied + 20:
             raise RuntimeError("disk went away")
         return read(notification)
 
@@ -164,9 +167,9 @@ def test_a_long_catch_up_that_fails_keeps_what_it_applied_and_goes_on_after(
     else:
         raise AssertionError("the failure did not reach the caller")
     assert gc.isenabled()
-    # Two whole batches: the 100th notification (PostgreSQL's ids may skip a number).
-    hundredth = runtime.app.recorder.select_notifications(start=1, limit=100)[-1].id
-    assert projector.position == store.position(runtime.app.name) == hundredth
+    # Two whole batches (PostgreSQL's notification ids may skip a number).
+    last = runtime.app.recorder.select_notifications(start=1, limit=applied)[-1].id
+    assert projector.position == store.position(runtime.app.name) == last
     projector._reader.read = read  # type: ignore[method-assign]
     projector.catch_up()
     assert projector.position == runtime.app.position()
