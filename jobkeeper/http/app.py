@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import falcon
-import orjson
 
 from jobkeeper.domain.errors import UserNotFoundError
 from jobkeeper.http.errors import add_error_handling
 from jobkeeper.http.feed import Feed
 from jobkeeper.http.guard import Authenticate, Guard
 from jobkeeper.http.legacy.routes import LEGACY_ROUTES
-from jobkeeper.http.media import to_json
+from jobkeeper.http.media import from_json, to_json
 from jobkeeper.http.meta.openapi import document
 from jobkeeper.http.meta.routes import META_ROUTES
 from jobkeeper.http.port import Service
@@ -64,7 +63,7 @@ def create_app(
     app = falcon.App(media_type=falcon.MEDIA_JSON, middleware=middleware)
     app.req_options.strip_url_path_trailing_slash = True
     app.router_options.converters.update(CONVERTERS)
-    handler = falcon.media.JSONHandler(dumps=to_json, loads=orjson.loads)
+    handler = falcon.media.JSONHandler(dumps=to_json, loads=from_json)
     app.req_options.media_handlers.update({falcon.MEDIA_JSON: handler})
     app.resp_options.media_handlers.update({falcon.MEDIA_JSON: handler})
     add_error_handling(app)

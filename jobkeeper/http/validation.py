@@ -7,8 +7,9 @@ from types import UnionType
 from typing import TypeVar, Union, get_args, get_origin
 
 import falcon
-import orjson
 from pydantic import BaseModel, ValidationError
+
+from jobkeeper.http.media import from_json
 
 M = TypeVar("M", bound=BaseModel)
 JSON_TYPES = ("application/json",)
@@ -32,8 +33,8 @@ def read_json(req: falcon.Request, model: type[M], max_body: int, optional: bool
             return validated(model, {}, "Invalid body")
         raise falcon.HTTPBadRequest(title="Missing body", description="send a JSON object")
     try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
+        data = from_json(raw)
+    except ValueError as error:  # orjson's errors, and an integer beyond 64 bits
         raise falcon.HTTPBadRequest(title="Malformed JSON", description=str(error)) from None
     if not isinstance(data, dict):
         kind = "null" if data is None else type(data).__name__

@@ -51,6 +51,27 @@ def test_bodies_that_are_not_json_objects_answer_400(
     assert fake.app.changes() == []
 
 
+@pytest.mark.parametrize("number", [2**64, 2**70 + 1, -(2**63) - 1, int("9" * 300)])
+def test_integers_beyond_64_bits_are_refused_not_rounded(
+    fake: FakeService, fake_client: Client, number: int
+) -> None:
+    body = b'{"kind": "sleep", "params": {"seconds": 1, "extra": [%d]}}' % number
+    result = fake_client.simulate_post("/api/v1/jobs", body=body, headers=JSON)
+    assert result.status_code == 400
+    assert "params.extra[0]: the integer" in result.json["description"]
+    assert "does not fit in 64 bits" in result.json["description"]
+    assert str(number)[:20] in result.json["description"]
+    assert fake.app.changes() == []
+
+
+def test_long_digit_runs_in_text_and_the_largest_integers_are_read_exactly() -> None:
+    from jobkeeper.http.media import from_json
+
+    body = f'{{"a": "{"7" * 30}", "b": [{2**64 - 1}, {-(2**63)}], "c": 1e25}}'
+    assert from_json(body) == {"a": "7" * 30, "b": [2**64 - 1, -(2**63)], "c": 1e25}
+    assert type(from_json(body)["b"][0]) is int
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
