@@ -50,6 +50,8 @@ class Settings:
     session_hours: float = 12.0  # how long a web app session lasts
     session_secret: str = ""  # mixed into every session's signing key (same in every process)
     audit_key: str = ""  # signs the audit anchors (HMAC-SHA256); empty: unsigned
+    db_pool_size: int = 4  # PostgreSQL connections each store (events, views) keeps open
+    db_max_overflow: int = 16  # and how many more each may open while busy
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -72,6 +74,11 @@ class Settings:
         for name in ("port", "threads", "max_running", "max_body", "max_streams_per_user"):
             if int(getattr(self, name)) < (0 if name == "port" else 1):
                 raise SettingsError(f"JOBKEEPER_{name.upper()} must be a positive number")
+        if self.db_pool_size < 1 or self.db_max_overflow < 0:
+            raise SettingsError(
+                "JOBKEEPER_DB_POOL_SIZE must be a positive number and "
+                "JOBKEEPER_DB_MAX_OVERFLOW 0 or more"
+            )
         if self.snapshot_interval < 0:
             raise SettingsError(
                 "JOBKEEPER_SNAPSHOT_INTERVAL must be 0 (no snapshots) or a positive number"
@@ -115,13 +122,17 @@ class Settings:
 
     def store_env(self) -> dict[str, str]:
         """The eventsourcing settings of the event store that `database_url` selects."""
-        return _store_env(self.database_url, self.data, "events.db", pool_size=self._pool_size)
+        return _store_env(
+            self.database_url, self.data, "events.db", pool_size=self._pool_size,
+            postgres_pool=(self.db_pool_size, self.db_max_overflow),
+        )  # fmt: skip
 
     def views_env(self) -> dict[str, str]:
         """The settings of the view store: beside the events, in a file of its own on SQLite."""
         return _store_env(
-            self.database_url, self.data, "views.db", views=True, pool_size=self._pool_size
-        )
+            self.database_url, self.data, "views.db", views=True, pool_size=self._pool_size,
+            postgres_pool=(self.db_pool_size, self.db_max_overflow),
+        )  # fmt: skip
 
     @property
     def _pool_size(self) -> int:
@@ -131,7 +142,12 @@ class Settings:
 
 
 def _store_env(
-    url: str, data: Path, filename: str, views: bool = False, pool_size: int = 5
+    url: str,
+    data: Path,
+    filename: str,
+    views: bool = False,
+    pool_size: int = 5,
+    postgres_pool: tuple[int, int] = (4, 16),
 ) -> dict[str, str]:
     if not url:
         return _sqlite_env(str(data / filename), pool_size)
@@ -164,8 +180,8 @@ def _store_env(
             "POSTGRES_USER": unquote(parsed.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(parsed.password or ""),
             "POSTGRES_SCHEMA": schema,
-            "POSTGRES_POOL_SIZE": "4",
-            "POSTGRES_MAX_OVERFLOW": "16",
+            "POSTGRES_POOL_SIZE": str(postgres_pool[0]),
+            "POSTGRES_MAX_OVERFLOW": str(postgres_pool[1]),
             # A request waits at most this long for a connection, so while the server is
             # down it answers 503 within seconds; pre-ping drops the pooled connections that
             # died with a server restart instead of failing a request on them.

@@ -30,9 +30,14 @@ def wait_until(condition: Callable[[], T], timeout: float = 20.0, interval: floa
         time.sleep(interval)
 
 
+IN_PROCESS_POOLS = {"db_pool_size": 1, "db_max_overflow": 9}
+"""PostgreSQL pools of the runtimes tests run in their own process: the tests share one server
+(100 connections) with each other and with the processes of the end-to-end clusters."""
+
+
 def fast_settings(data: Path, **overrides: Any) -> Settings:
     """Settings that checkpoint and look for stops often, for quick tests."""
-    values: dict[str, Any] = {"checkpoint_interval": 0.05, "poll_interval": 0.1}
+    values: dict[str, Any] = {"checkpoint_interval": 0.05, "poll_interval": 0.1, **IN_PROCESS_POOLS}
     values.update(overrides)
     return Settings(data=data, **values)
 
@@ -134,12 +139,16 @@ def backend(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
 
 
 @contextmanager
-def backend_settings(name: str) -> Iterator[dict[str, Any]]:
+def backend_settings(name: str, in_process: bool = True) -> Iterator[dict[str, Any]]:
+    """A backend's settings: its stores (SQLite, or a PostgreSQL schema of its own), its
+    broker and queue; `in_process` runtimes get small PostgreSQL pools."""
     database, broker = BACKENDS[name]
     with ExitStack() as stack:
         url = "" if database == "sqlite" else stack.enter_context(postgres_schema())
         broker_url, queue = stack.enter_context(broker_queue(broker))
         settings: dict[str, Any] = {"database_url": url, "broker_url": broker_url, "queue": queue}
+        if url and in_process:
+            settings.update(IN_PROCESS_POOLS)
         if broker != "memory":
             settings["worker_timeout"] = 3.0
         yield settings

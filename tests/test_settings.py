@@ -50,6 +50,8 @@ def test_flags_win_over_the_environment_even_when_it_is_bad() -> None:
         ({"JOBKEEPER_QUEUE": "a b"}, "JOBKEEPER_QUEUE may hold"),
         ({"JOBKEEPER_SNAPSHOT_INTERVAL": "-5"}, "JOBKEEPER_SNAPSHOT_INTERVAL must be 0"),
         ({"JOBKEEPER_SNAPSHOT_INTERVAL": "ten"}, "JOBKEEPER_SNAPSHOT_INTERVAL='ten' is not"),
+        ({"JOBKEEPER_DB_POOL_SIZE": "0"}, "JOBKEEPER_DB_POOL_SIZE must be a positive number"),
+        ({"JOBKEEPER_DB_MAX_OVERFLOW": "-1"}, "JOBKEEPER_DB_MAX_OVERFLOW 0 or more"),
     ],
 )
 def test_bad_values_say_what_to_fix(env: dict[str, str], fragment: str) -> None:
@@ -62,6 +64,13 @@ def test_database_urls_select_the_store() -> None:
     pg = Settings(database_url="postgresql://u:p%40ss@db.example:6543/jobs?schema=team").store_env()
     assert (pg["POSTGRES_HOST"], pg["POSTGRES_PORT"], pg["POSTGRES_DBNAME"]) == ("db.example", "6543", "jobs")
     assert (pg["POSTGRES_USER"], pg["POSTGRES_PASSWORD"], pg["POSTGRES_SCHEMA"]) == ("u", "p@ss", "team")
+    assert (pg["POSTGRES_POOL_SIZE"], pg["POSTGRES_MAX_OVERFLOW"]) == ("4", "16")
+    sized = Settings.from_env({
+        "JOBKEEPER_DATABASE_URL": "postgresql://db.example/jobs",
+        "JOBKEEPER_DB_POOL_SIZE": "2", "JOBKEEPER_DB_MAX_OVERFLOW": "0",
+    })  # fmt: skip
+    for env in (sized.store_env(), sized.views_env()):
+        assert (env["POSTGRES_POOL_SIZE"], env["POSTGRES_MAX_OVERFLOW"]) == ("2", "0")
     lite = Settings(database_url="sqlite:///var/jk/events.db")
     assert lite.store_env()["SQLITE_DBNAME"] == "/var/jk/events.db"
     assert lite.views_env()["SQLITE_DBNAME"] == "/var/jk/events-views.db"

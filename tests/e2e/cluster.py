@@ -71,7 +71,9 @@ def scaled_cluster(
     `backend` replaces the shared servers' settings (database_url, broker_url, queue...).
     """
     servers: AbstractContextManager[dict[str, Any]] = (
-        nullcontext(backend) if backend is not None else backend_settings("scaled")
+        nullcontext(backend)
+        if backend is not None
+        else backend_settings("scaled", in_process=False)
     )
     with servers as settings:
         env = {**os.environ, **{f"JOBKEEPER_{k.upper()}": str(v) for k, v in settings.items()}}
