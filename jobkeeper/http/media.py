@@ -57,7 +57,10 @@ def from_json(text: str | bytes) -> Any:
     value = orjson.loads(text)
     digits = text if isinstance(text, str) else text.decode("utf-8", "replace")
     if LONG_DIGITS.search(digits):  # rare: read it again exactly, and look
-        found = _beyond_64_bits(json.loads(digits), "")
+        try:
+            found = _beyond_64_bits(json.loads(digits), "")
+        except RecursionError:  # orjson reads 1,024 levels; Python's json and this fewer
+            raise ValueError("the body nests too deeply to check its numbers") from None
         if found is not None:
             where, number = found
             raise IntegerOutOfRangeError(

@@ -64,6 +64,17 @@ def test_integers_beyond_64_bits_are_refused_not_rounded(
     assert fake.app.changes() == []
 
 
+def test_a_deeply_nested_body_with_a_long_number_answers_400(
+    fake: FakeService, fake_client: Client
+) -> None:
+    nested = b"[" * 1000 + b"1234567890123456789" + b"]" * 1000
+    body = b'{"kind": "sleep", "params": {"seconds": 1, "deep": ' + nested + b"}}"
+    result = fake_client.simulate_post("/api/v1/jobs", body=body, headers=JSON)
+    assert result.status_code == 400
+    assert "nests too deeply" in result.json["description"]
+    assert fake.app.changes() == []
+
+
 def test_long_digit_runs_in_text_and_the_largest_integers_are_read_exactly() -> None:
     from jobkeeper.http.media import from_json
 
