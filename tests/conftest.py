@@ -13,6 +13,8 @@ from typing import Any, NoReturn, TypeVar
 import pytest
 
 from jobkeeper.bootstrap import Runtime
+from jobkeeper.kinds.kind import Kind
+from jobkeeper.kinds.registry import default_registry
 from jobkeeper.settings import Settings
 
 T = TypeVar("T")
@@ -40,6 +42,20 @@ def fast_settings(data: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {"checkpoint_interval": 0.05, "poll_interval": 0.1, **IN_PROCESS_POOLS}
     values.update(overrides)
     return Settings(data=data, **values)
+
+
+@contextmanager
+def running_with_kinds(data: Path, *kinds: Kind) -> Iterator[Runtime]:
+    """A started embedded runtime whose kinds are the built-in ones and `kinds`; closed after."""
+    registry = default_registry()
+    for kind in kinds:
+        registry.add(kind)
+    runtime = Runtime(fast_settings(data), kinds=registry)
+    runtime.start()
+    try:
+        yield runtime
+    finally:
+        runtime.close()
 
 
 POSTGRES_URL = os.environ.get(

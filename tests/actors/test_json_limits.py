@@ -11,10 +11,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from jobkeeper.bootstrap import Runtime
 from jobkeeper.kinds.kind import Kind, Step
-from jobkeeper.kinds.registry import default_registry
-from tests.conftest import fast_settings
+from tests.conftest import running_with_kinds
 from tests.http.conftest import wait_until
 
 
@@ -48,11 +46,8 @@ def object_result(ctx: Any) -> Iterator[Step]:
 def test_what_cannot_be_stored_exactly_fails_the_job_with_the_reason(
     tmp_path: Path, body: Any, reason: str
 ) -> None:
-    kinds = default_registry()
-    kinds.add(Kind("odd", "hands back what JSON cannot hold", NoParams, body))
-    runtime = Runtime(fast_settings(tmp_path), kinds=kinds)
-    runtime.start()
-    try:
+    odd = Kind("odd", "hands back what JSON cannot hold", NoParams, body)
+    with running_with_kinds(tmp_path, odd) as runtime:
         job = runtime.app.submit(kind="odd", params={}, owner="admin", by="admin").job
         wait_until(lambda: runtime.app.get_job(job.number).status.value == "failed")
         assert reason in (runtime.app.get_job(job.number).error or "")
@@ -62,5 +57,3 @@ def test_what_cannot_be_stored_exactly_fails_the_job_with_the_reason(
         assert runtime.projector.wait(runtime.app.position(), timeout=10)
         assert (runtime.views.job(job.number) or {}).get("status") == "failed"
         assert (runtime.views.job(later.job.number) or {}).get("status") == "succeeded"
-    finally:
-        runtime.close()

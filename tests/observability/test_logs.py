@@ -17,9 +17,8 @@ from pydantic import BaseModel
 from jobkeeper.bootstrap import Runtime
 from jobkeeper.http.app import create_app
 from jobkeeper.kinds.kind import Kind, Step
-from jobkeeper.kinds.registry import default_registry
 from jobkeeper.observability import logs
-from tests.conftest import fast_settings
+from tests.conftest import fast_settings, running_with_kinds
 from tests.http.conftest import wait_until
 
 
@@ -129,16 +128,10 @@ def noisy(ctx: Any) -> Any:
 def test_lines_logged_by_a_running_job_name_the_job_run_and_worker(
     tmp_path: Path, lines: Lines
 ) -> None:
-    kinds = default_registry()
-    kinds.add(Kind("noisy", "logs a line", Noisy, noisy))
-    runtime = Runtime(fast_settings(tmp_path), kinds=kinds)
-    runtime.start()
-    try:
+    with running_with_kinds(tmp_path, Kind("noisy", "logs a line", Noisy, noisy)) as runtime:
         job = runtime.app.submit(kind="noisy", params={}, owner="admin", by="admin").job
         wait_until(lambda: runtime.app.get_job(job.number).status.value == "succeeded")
         run_id = runtime.app.get_job(job.number).run_id
-    finally:
-        runtime.close()
     [line] = lines.objects("jobkeeper.test")
     assert line["job_id"] == job.number
     assert line["worker"] == runtime.worker_id
