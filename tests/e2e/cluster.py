@@ -79,6 +79,7 @@ def scaled_cluster(
         env = {**os.environ, **{f"JOBKEEPER_{k.upper()}": str(v) for k, v in settings.items()}}
         env.update(JOBKEEPER_CHECKPOINT_INTERVAL="0.2", JOBKEEPER_POLL_INTERVAL="0.5",
                    JOBKEEPER_MAX_RUNNING="8", JOBKEEPER_LOG_LEVEL="warning",
+                   JOBKEEPER_DB_POOL_SIZE="2",  # at rest; busy pools still grow by 16
                    JOBKEEPER_DATA=str(folder / "data"),
                    JOBKEEPER_ADMIN_TOKEN=f"cluster-{secrets.token_hex(16)}")  # fmt: skip
         env.update({f"JOBKEEPER_{k.upper()}": v for k, v in extra.items()})
