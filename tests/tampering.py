@@ -6,6 +6,8 @@ import json
 import sqlite3
 from typing import Any
 
+from jobkeeper.application import chain
+
 
 class Rows:
     """The event rows of a store (`store_env` settings), reached with plain SQL as someone
@@ -45,3 +47,35 @@ class Rows:
             "UPDATE {t} SET state = ? WHERE originator_id = ? AND originator_version = ?",
             (json.dumps(state).encode(), stream, version),
         )
+
+    def edit_row(self, stream: str, version: int, old: bytes, new: bytes) -> None:
+        """Change bytes of a stored row in place, the rest of it as it was."""
+        (row,) = self.execute(
+            "SELECT state FROM {t} WHERE originator_id = ? AND originator_version = ?",
+            (stream, version),
+        )[0]
+        assert old in bytes(row)
+        self.execute(
+            "UPDATE {t} SET state = ? WHERE originator_id = ? AND originator_version = ?",
+            (bytes(row).replace(old, new, 1), stream, version),
+        )
+
+    def topic(self, stream: str, version: int) -> str:
+        rows = self.execute(
+            "SELECT topic FROM {t} WHERE originator_id = ? AND originator_version = ?",
+            (stream, version),
+        )
+        return str(rows[0][0])
+
+    def reseal(self, stream: str, version: int, state: dict[str, Any], prev: str) -> str:
+        """Write `state` as a sealed row linked to `prev`, its hash made anew as one who knows
+        the algorithm would (the README's recipe backwards); answer the new hash."""
+        content = {k: v for k, v in state.items() if k not in (chain.PREV, chain.FORM, chain.HASH)}
+        content.update({chain.PREV: prev, chain.FORM: chain.ROW, chain.HASH: chain.BLANK})
+        plain = json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode()
+        row, digest = chain.seal(stream, version, self.topic(stream, version), plain)
+        self.execute(
+            "UPDATE {t} SET state = ? WHERE originator_id = ? AND originator_version = ?",
+            (row, stream, version),
+        )
+        return digest

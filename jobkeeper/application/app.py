@@ -16,7 +16,7 @@ from typing import Any, TypeVar, cast
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import BaseAggregate
-from eventsourcing.persistence import IntegrityError, Recording, StoredEvent
+from eventsourcing.persistence import IntegrityError, Mapper, Recording, StoredEvent
 from eventsourcing.utils import get_topic
 
 from jobkeeper.application import chain
@@ -124,25 +124,25 @@ def _project(aggregate: Any, events: Iterable[Any]) -> Any:
 
 def _chain(
     processing_event: ProcessingEvent[str], stored_head: Callable[[str], str]
-) -> dict[str, str]:
-    """Give every new job and user event its hash, linked to the one before it in its
-    stream; answer each stream's new head (kept once the events are recorded). The head
-    before them is the aggregate's in hand, or `stored_head` for an event saved on its own."""
-    heads: dict[str, str] = {}
+) -> dict[str, Any]:
+    """Link every new job and user event to the one before it in its stream (the mapper
+    seals each with its hash as it is recorded); answer each stream's last new event. The
+    head before them is the aggregate's in hand, or `stored_head` for an event saved on its
+    own."""
+    last: dict[str, Any] = {}
     for event in processing_event.events:
         if not isinstance(event, CHAINED):
             continue
         stream = event.originator_id
-        prev = heads.get(stream)
-        if prev is None:
+        before = last.get(stream)
+        if before is not None:
+            prev: Any = chain.After(before)
+        else:
             aggregate = processing_event.aggregates.get(stream)
             prev = stored_head(stream) if aggregate is None else chain.head_of(aggregate)
-        state = vars(event)
-        state[chain.PREV] = prev
-        state[chain.HASH] = heads[stream] = chain.link(
-            stream, event.originator_version, get_topic(type(event)), state, prev
-        )
-    return heads
+        vars(event)[chain.PREV] = prev
+        last[stream] = event
+    return last
 
 
 def _no_validation(kind: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -181,6 +181,13 @@ class JobKeeper(Application[str]):
 
     # Plumbing.
 
+    def construct_mapper(self) -> Mapper[str]:
+        """The library's mapper, sealing every new job and user event with its hash."""
+        mapper: Mapper[str] = self.factory.mapper(
+            transcoder=self.construct_transcoder(), mapper_class=chain.SealingMapper
+        )
+        return mapper
+
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[str]]:
         """Record the pending events of `objs` in one transaction (the library's `save`).
 
@@ -195,11 +202,12 @@ class JobKeeper(Application[str]):
             else:
                 processing_event.collect_events(obj)
         processing_event.saved_kwargs.update(kwargs)
-        heads = _chain(processing_event, self._stored_head)
+        heads = _chain(processing_event, self._stored_head)  # sealed as they are recorded
         recordings = self._record(processing_event)
-        for aggregate_id, head in heads.items():
-            if aggregate_id in processing_event.aggregates:
-                vars(processing_event.aggregates[aggregate_id])[chain.HEAD] = head
+        for aggregate_id, last in heads.items():
+            aggregate = processing_event.aggregates.get(aggregate_id)
+            if aggregate is not None:
+                vars(aggregate)[chain.HEAD] = vars(last)[chain.HASH]
         self._take_snapshots(processing_event)
         self._notify(recordings)
         return recordings

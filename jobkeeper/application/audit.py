@@ -1,7 +1,8 @@
 """Checking the hash chains of recorded events, and the heads an auditor keeps elsewhere.
 
-Checks read the stored rows themselves (their state decoded by the store's transcoder, no
-domain classes), so a row that no longer decodes into an event is still named.
+Checks read the stored rows themselves, no domain classes: a sealed row is hashed as it is and
+its links read off its end; a row hashed in the first form is decoded by the store's
+transcoder. So a row that no longer decodes into an event is still named.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from jobkeeper.domain.user import User
 
 CHAINED_TOPICS = tuple(get_topic(cls) + "." for cls in (Job, User))
 """Topics of chained events start so: every job event and every user event."""
-Decode = Callable[[StoredEvent], dict[str, Any]]
 
 
 def is_chained(stored: StoredEvent) -> bool:
@@ -31,21 +31,27 @@ def is_chained(stored: StoredEvent) -> bool:
     return stored.topic.startswith(CHAINED_TOPICS)
 
 
-def state_decoder(mapper: Mapper[Any]) -> Decode:
-    """Decode a stored event's state as the store wrote it (no topic resolved, no upcast)."""
+@dataclass(frozen=True)
+class RowReader:
+    """Reads a stored event's state as the store wrote it (no topic resolved, no upcast)."""
 
-    def decode(stored: StoredEvent) -> dict[str, Any]:
+    mapper: Mapper[Any]
+
+    def plain(self, stored: StoredEvent) -> bytes:
+        """The state's bytes as the transcoder wrote them (decrypted, decompressed)."""
         state = stored.state
-        if mapper.cipher:
-            state = mapper.cipher.decrypt(state)
-        if mapper.compressor:
-            state = mapper.compressor.decompress(state)
-        decoded = mapper.transcoder.decode(state)
+        if self.mapper.cipher:
+            state = self.mapper.cipher.decrypt(state)
+        if self.mapper.compressor:
+            state = self.mapper.compressor.decompress(state)
+        return bytes(state)
+
+    def decode(self, stored: StoredEvent, plain: bytes | None = None) -> dict[str, Any]:
+        """The state as a JSON object (`plain`: its bytes, when already read)."""
+        decoded = self.mapper.transcoder.decode(self.plain(stored) if plain is None else plain)
         if not isinstance(decoded, dict):
             raise ValueError("the state is not a JSON object")
         return decoded
-
-    return decode
 
 
 @dataclass(frozen=True)
@@ -87,7 +93,7 @@ class ChainCheck:
     with `anchor`, also checks that the chain still passes through a head kept earlier."""
 
     stream: str
-    decode: Decode
+    rows: RowReader
     anchor: Head | None = None
     events: int = 0
     unhashed: int = 0
@@ -115,10 +121,16 @@ class ChainCheck:
         if version < self._next:
             return self._break(version, f"recorded out of order, after version {self._next - 1}")
         try:
-            state = self.decode(stored)
+            plain = self.rows.plain(stored)
+            links = chain.row_links(plain)  # a sealed row's links, read off its end
+            if links is None:
+                state = self.rows.decode(stored, plain)
+                recorded, prev = state.get(chain.HASH), state.get(chain.PREV)
+                sealed = state.get(chain.FORM) == chain.ROW
+            else:
+                (prev, recorded), state, sealed = links, {}, True
         except Exception as error:
             return self._break(version, f"its row cannot be read ({type(error).__name__})")
-        recorded, prev = state.get(chain.HASH), state.get(chain.PREV)
         if recorded is None:
             if self.hashed_from is None:
                 self.unhashed += 1
@@ -128,7 +140,10 @@ class ChainCheck:
             )
         if self.hashed_from is None:
             self.hashed_from = version
-        computed = _link(stored, state, prev)
+        computed = _row_hash(stored, plain) if sealed else _link(stored, state, prev)
+        if sealed and not computed:
+            problem = "its content differs from its hash: the row no longer ends in it"
+            return self._break(version, problem, recorded)
         if computed != recorded:
             return self._break(version, "its content differs from its hash", recorded, computed)
         if prev != self._prev:
@@ -167,7 +182,13 @@ class ChainCheck:
         )
 
 
+def _row_hash(stored: StoredEvent, plain: bytes) -> str:
+    return chain.row_hash(str(stored.originator_id), stored.originator_version, stored.topic,
+                          plain) or ""  # fmt: skip
+
+
 def _link(stored: StoredEvent, state: Mapping[str, Any], prev: Any) -> str:
+    """The hash of an event recorded in the first form (its canonical content)."""
     if not isinstance(prev, str):
         return ""
     try:
@@ -196,7 +217,7 @@ class StoreReport:
 
 def check_store(
     notifications: Callable[[int, int], Sequence[Notification]],
-    decode: Decode,
+    rows: RowReader,
     anchors: Mapping[str, Head] | None = None,
     progress: Callable[[int], None] | None = None,
     chunk: int = 1000,
@@ -213,7 +234,7 @@ def check_store(
                 stream = str(stored.originator_id)
                 check = checks.get(stream)
                 if check is None:
-                    check = checks[stream] = ChainCheck(stream, decode, anchors.get(stream))
+                    check = checks[stream] = ChainCheck(stream, rows, anchors.get(stream))
                 check.add(stored)
         read += len(page)
         if progress is not None:
@@ -223,7 +244,7 @@ def check_store(
         start = page[-1].id + 1
     for stream, anchor in anchors.items():
         if stream not in checks:
-            checks[stream] = ChainCheck(stream, decode, anchor)
+            checks[stream] = ChainCheck(stream, rows, anchor)
     reports = [check.report() for check in checks.values()]
     return StoreReport(
         streams=len(reports),
@@ -234,10 +255,10 @@ def check_store(
 
 
 def check_stream(
-    stream: str, events: Iterable[StoredEvent], decode: Decode, anchor: Head | None = None
+    stream: str, events: Iterable[StoredEvent], rows: RowReader, anchor: Head | None = None
 ) -> ChainReport:
     """Check one stream's chain from its stored events in version order."""
-    check = ChainCheck(stream, decode, anchor)
+    check = ChainCheck(stream, rows, anchor)
     for stored in events:
         check.add(stored)
     return check.report()
@@ -279,7 +300,7 @@ def sign(digest: str, key: str) -> str:
     return hmac.new(key.encode("utf-8"), digest.encode("ascii"), hashlib.sha256).hexdigest()
 
 
-def anchors_of(latest: Iterable[StoredEvent], decode: Decode, key: str = "") -> Anchors:
+def anchors_of(latest: Iterable[StoredEvent], rows: RowReader, key: str = "") -> Anchors:
     """The anchors of the latest stored event of each stream."""
     heads: list[Head] = []
     unhashed = 0
@@ -287,7 +308,8 @@ def anchors_of(latest: Iterable[StoredEvent], decode: Decode, key: str = "") -> 
         if not is_chained(stored):
             continue
         try:
-            recorded = decode(stored).get(chain.HASH)
+            links = chain.row_links(rows.plain(stored))
+            recorded = rows.decode(stored).get(chain.HASH) if links is None else links[1]
         except Exception:
             recorded = None
         if isinstance(recorded, str):
@@ -347,13 +369,13 @@ class Auditor:
         latest: Callable[[], Iterable[StoredEvent]], key: str = "",
     ) -> None:  # fmt: skip
         self.recorder = recorder
-        self.decode = state_decoder(mapper)
+        self.rows = RowReader(mapper)
         self.latest = latest
         self.key = key
 
     def anchors(self) -> Anchors:
         """The head of every chain now, and their digest (signed with the key, if any)."""
-        return anchors_of(self.latest(), self.decode, self.key)
+        return anchors_of(self.latest(), self.rows, self.key)
 
     def events_recorded(self) -> int:
         """How many events the log holds at most (the newest notification's id)."""
@@ -362,7 +384,7 @@ class Auditor:
     def verify_job(self, job_id: int, anchor: Head | None = None) -> ChainReport:
         """Check job `job_id`'s chain; JobNotFoundError when it has no events."""
         stream = job_aggregate_id(job_id)
-        report = check_stream(stream, self._stream_events(stream), self.decode, anchor)
+        report = check_stream(stream, self._stream_events(stream), self.rows, anchor)
         if report.events == 0 and anchor is None:
             raise JobNotFoundError(job_id)
         return report
@@ -383,4 +405,4 @@ class Auditor:
     ) -> StoreReport:
         """Check every chain in the store (against `anchors` kept earlier, if given)."""
 
-        return check_store(self.recorder.select_notifications, self.decode, anchors, progress)
+        return check_store(self.recorder.select_notifications, self.rows, anchors, progress)

@@ -105,7 +105,8 @@ def _report(out: Output, broken: list[Break], events: int, unhashed: int) -> int
         )
     else:
         for b in broken:
-            detail = f" (recorded {b.recorded}, computed {b.computed})" if b.recorded else ""
+            computed = f", computed {b.computed}" if b.computed else ""
+            detail = f" (recorded {b.recorded}{computed})" if b.recorded else ""
             out.line(f"{b.stream} version {b.version}: {b.problem}{detail}")
     before = f"; {unhashed:,} events from before the chains have no hash" if unhashed else ""
     if broken:

@@ -90,6 +90,20 @@ def test_a_changed_row_is_named_by_its_version(
     assert (broken.stream, broken.version) == (f"job-{job_id}", 5)
 
 
+def test_a_row_edited_in_place_is_named_by_its_version(
+    app: JobKeeper, auditor: Auditor, store: Store
+) -> None:
+    job_id = run_job(app)
+    stream = f"job-{job_id}"
+    store.edit_row(stream, 6, b'"progress":0.375', b'"progress":0.999')  # its end untouched
+    broken = auditor.verify_job(job_id).broken
+    assert broken is not None and broken.version == 6
+    assert broken.problem == "its content differs from its hash"
+    assert broken.recorded == store.state(stream, 6)[chain.HASH] != broken.computed
+    store.edit_row(stream, 6, b'"progress":0.999', b'"progress":0.375')
+    assert auditor.verify_job(job_id).broken is None  # the same bytes again: intact
+
+
 def test_a_removed_row_is_named_by_the_version_after_it(
     app: JobKeeper, auditor: Auditor, store: Store
 ) -> None:
@@ -138,17 +152,23 @@ def test_reordered_rows_are_named_by_the_first_of_them(
 def rewrite_chain(store: Store, stream: str, versions: range) -> None:
     """What one who knows the algorithm does: change an event and hash the chain anew."""
     prev = chain.GENESIS
-    topics = dict(
-        store.execute("SELECT originator_version, topic FROM {t} WHERE originator_id = ?", (stream,))
-    )
     for version in versions:
         state = store.state(stream, version)
         if version == 3:
             state["progress"] = 0.75
-        content = dict(state)
-        content["timestamp"] = _as_datetime(content["timestamp"])
+        prev = store.reseal(stream, version, state, prev)
+
+
+def hash_in_first_form(store: Store, stream: str, versions: range) -> None:
+    """Record the stream's events as the first form hashed them (`chain.link` over the
+    canonical content, no FORM): a store from before the row form."""
+    prev = chain.GENESIS
+    for version in versions:
+        state = {k: v for k, v in store.state(stream, version).items() if k != chain.FORM}
+        content = {**state, "timestamp": _as_datetime(state["timestamp"])}
+        topic = store.topic(stream, version)
         state[chain.PREV] = prev
-        state[chain.HASH] = prev = chain.link(stream, version, topics[version], content, prev)
+        state[chain.HASH] = prev = chain.link(stream, version, topic, content, prev)
         store.set_state(stream, version, state)
 
 
@@ -227,24 +247,67 @@ def test_a_store_from_before_the_chains_keeps_working_and_its_chains_start_later
         later.close()
 
 
-def readme_recipe() -> str:
-    """The README's check in another language's terms, as written there."""
+def test_a_store_hashed_in_the_first_form_keeps_verifying_and_goes_on_in_rows(
+    app: JobKeeper, store: Store
+) -> None:
+    job_id = app.submit(kind="sleep", params={"seconds": 1}, owner="alice", by="alice").job.number
+    app.start(job_id, "run-1", "worker-a")
+    for step in range(2):
+        app.report(job_id, "run-1", 0.1, {"step": step, "tiny": 1.5e-7}, ())
+    stream = f"job-{job_id}"
+    hash_in_first_form(store, stream, range(1, 5))  # no snapshot yet: the rows are the job
+    later = store.open_app()
+    try:
+        later.report(job_id, "run-1", 0.5, {"step": 2}, ())
+        later.succeed(job_id, "run-1", {}, ())
+        assert chain.FORM not in store.state(stream, 4) and chain.FORM in store.state(stream, 5)
+        auditor = open_auditor(later, store.settings)
+        report = auditor.verify_job(job_id)
+        assert report.broken is None and report.hashed_from == 1 and report.head is not None
+        assert report.head.version == 6 and auditor.verify_store().intact
+        state = store.state(stream, 3)
+        state["checkpoint"]["step"] = 9
+        store.set_state(stream, 3, state)  # a first-form event changed
+        broken = auditor.verify_job(job_id).broken
+        assert broken is not None and broken.version == 3 and "differs" in broken.problem
+    finally:
+        later.close()
+
+
+def readme_recipes() -> list[str]:
+    """The README's checks in another language's terms, as written there: the row form's,
+    then the first form's."""
     text = (Path(__file__).parents[2] / "README.md").read_text("utf-8")
-    start = text.index("```python\nimport hashlib, json") + len("```python\n")
-    return text[start : text.index("```", start)]
+    marker = "```python\nimport hashlib, json"
+    recipes, start = [], text.find(marker)
+    while start >= 0:
+        start += len("```python\n")
+        recipes.append(text[start : text.index("```", start)])
+        start = text.find(marker, start)
+    return recipes
 
 
-def test_the_readme_recipe_recomputes_every_stored_hash(app: JobKeeper, store: Store) -> None:
-    job_id = run_job(app, steps=3)
+def run_recipe(recipe: str, store: Store, stream: str, count: int) -> None:
     rows = store.execute(
         "SELECT originator_id, originator_version, topic, state FROM {t} WHERE originator_id = ?",
-        (f"job-{job_id}",),
+        (stream,),
     )
-    assert len(rows) == 6
+    assert len(rows) == count
     for originator_id, version, topic, state in rows:
         scope = {"row_state": bytes(state), "originator_id": originator_id, "topic": topic,
                  "version": version}  # fmt: skip
-        exec(readme_recipe(), scope)  # raises AssertionError if a hash differs
+        exec(recipe, scope)  # raises AssertionError if a hash differs
+
+
+def test_the_readme_recipes_recompute_every_stored_hash(app: JobKeeper, store: Store) -> None:
+    rows, first_form = readme_recipes()
+    job_id = run_job(app, steps=3)
+    stream = f"job-{job_id}"
+    run_recipe(rows, store, stream, 6)
+    hash_in_first_form(store, stream, range(1, 7))
+    run_recipe(first_form, store, stream, 6)
+    with pytest.raises(AssertionError):
+        run_recipe(rows, store, stream, 6)
 
 
 def test_an_event_saved_on_its_own_links_to_its_streams_recorded_head(
@@ -257,3 +320,19 @@ def test_an_event_saved_on_its_own_links_to_its_streams_recorded_head(
     app.save(event)  # the event alone, without its aggregate in hand
     report = auditor.verify_job(job_id)
     assert report.broken is None and report.head is not None and report.head.version == 5
+
+
+def test_events_saved_together_are_sealed_in_order_each_linked_to_the_one_before(
+    app: JobKeeper, auditor: Auditor, store: Store
+) -> None:
+    job_id = run_job(app, steps=0)
+    job = app.get_job(job_id)
+    job.restart("alice", app.clock.now())
+    job.start("run-2", "worker-b", app.clock.now())
+    app.save(job)  # two events of one stream in one save
+    stream = f"job-{job_id}"
+    first, second = store.state(stream, 4), store.state(stream, 5)
+    assert second[chain.PREV] == first[chain.HASH] != chain.BLANK
+    assert list(second)[-3:] == [chain.PREV, chain.FORM, chain.HASH]
+    assert vars(job)[chain.HEAD] == second[chain.HASH]
+    assert auditor.verify_job(job_id).broken is None
