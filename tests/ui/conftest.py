@@ -95,11 +95,12 @@ def watch(server: Server) -> Watch:
 def open_page(
     browser: Any, server: Server, users: dict[str, str], watch: Watch
 ) -> Iterator[Callable[..., Any]]:
-    """Opens a page signed in as `user` (through the sign-in form), in a context of its own."""
+    """Opens a page signed in as `user`, or with `token` (through the sign-in form), in a
+    context of its own."""
     contexts: list[Any] = []
 
     def open_as(user: str = "admin", *, width: int = 1280, height: int = 860,
-                dark: bool = False) -> Any:  # fmt: skip
+                dark: bool = False, token: str | None = None) -> Any:  # fmt: skip
         context = browser.new_context(
             viewport={"width": width, "height": height},
             color_scheme="dark" if dark else "light",
@@ -109,7 +110,7 @@ def open_page(
         page = context.new_page()
         page.set_default_timeout(15_000)
         watch.attach(page)
-        sign_in(page, users[user])
+        sign_in(page, users[user] if token is None else token)
         return page
 
     yield open_as
