@@ -308,8 +308,9 @@ def anchors_of(latest: Iterable[StoredEvent], rows: RowReader, key: str = "") ->
         if not is_chained(stored):
             continue
         try:
-            links = chain.row_links(rows.plain(stored))
-            recorded = rows.decode(stored).get(chain.HASH) if links is None else links[1]
+            plain = rows.plain(stored)
+            links = chain.row_links(plain)
+            recorded = rows.decode(stored, plain).get(chain.HASH) if links is None else links[1]
         except Exception:
             recorded = None
         if isinstance(recorded, str):
